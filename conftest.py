@@ -1,0 +1,112 @@
+"""Backends shared by tests and benchmarks: one table of ``pytest.param``s, each with its marks.
+
+Real servers are reached through ``YTSCALE_TEST_POSTGRES_URL`` and ``YTSCALE_TEST_REDIS_URL``
+(``.ci/run`` exports both). Without them the real-server params skip, saying which variable is unset.
+Every run gets its own PostgreSQL schema and Redis key prefix, so runs sharing one server never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import Engine, text
+
+from reference import kv
+from reference.db import make_engine
+from reference.models import Base
+
+POSTGRES_ENV = "YTSCALE_TEST_POSTGRES_URL"
+REDIS_ENV = "YTSCALE_TEST_REDIS_URL"
+RUN_ID = uuid.uuid4().hex[:8]
+
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+STORES = [
+    pytest.param("fakeredis", id="fakeredis"),
+    pytest.param("redis", id="redis", marks=pytest.mark.redis),
+]
+
+
+def require_env(name: str) -> str:
+    url = os.environ.get(name)
+    if not url:
+        pytest.skip(f"{name} is not set: no real server to run against")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's backend URLs by accident."""
+    for name in ("DATABASE_URL", "REDIS_URL", "YOUTUBE_URL", "BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections land in a schema of this run's own, dropped at the end."""
+    base = require_env(POSTGRES_ENV)
+    schema = f"ytscale_{RUN_ID}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def database_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'ytscale.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database URL (no tables), per backend."""
+    url = database_url(request.param, request, tmp_path)
+    if request.param == "postgresql":
+        engine = make_engine(url)
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a database holding the head schema, per backend."""
+    eng = make_engine(db_url)
+    Base.metadata.drop_all(eng)
+    Base.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(params=STORES)
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """A key-value store URL, per backend."""
+    if request.param == "fakeredis":
+        return f"fakeredis://{uuid.uuid4().hex}"
+    return require_env(REDIS_ENV)
+
+
+@pytest.fixture
+def key_prefix() -> Iterator[str]:
+    """A key prefix no other test or run uses; its keys are deleted afterwards on real Redis."""
+    prefix = f"test:{RUN_ID}:{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    url = os.environ.get(REDIS_ENV)
+    if url:
+        client = kv.connect(url)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# ytscale's front door. Every command creates or refreshes .venv first, so a fresh clone needs only python3.
+#
+#   ./do report    the full report on embedded defaults (SQLite, fakeredis, in-process fake YouTube)
+#   ./do test      lint, type-check and the test suite (real-server tests run when their URLs are set)
+#   ./do bench     the full benchmark suite (JSON into reports/benchmarks/)
+#   ./do <cmd>     any other ytscale command: seed, serve, ... (./do --help)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PY=${PYTHON:-python3}
+VENV=.venv
+
+ensure_venv() {
+  if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "ytscale needs Python >= 3.11 (found: $("$PY" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
+    exit 2
+  fi
+  # Reinstall only when the dependency list changed since the last install.
+  local stamp="$VENV/.ytscale-installed"
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating $VENV" >&2
+    "$PY" -m venv "$VENV"
+  fi
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "==> installing ytscale and its dev/report extras into $VENV" >&2
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e '.[dev,report]'
+    touch "$stamp"
+  fi
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  test)
+    ensure_venv
+    echo "==> ruff" >&2
+    "$VENV/bin/ruff" check reference tests benchmarks loadtests
+    "$VENV/bin/ruff" format --check reference tests benchmarks loadtests
+    echo "==> mypy reference/" >&2
+    "$VENV/bin/mypy"
+    echo "==> pytest" >&2
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  help|-h|--help)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    ;;
+  *)
+    ensure_venv
+    exec "$VENV/bin/ytscale" "$cmd" "$@"
+    ;;
+esac

@@ -1,0 +1,80 @@
+"""One settings object, read from the environment.
+
+Every backend is chosen by URL, so swapping SQLite for PostgreSQL or fakeredis for Redis is a matter of
+setting a variable, never an ``if testing`` branch::
+
+    settings = Settings.from_env()              # embedded defaults: SQLite, fakeredis, fake YouTube
+    settings = Settings.from_env({"DATABASE_URL": "postgresql+psycopg://127.0.0.1/test"})
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+#: The in-process fake YouTube Data API (an httpx transport, no socket).
+FAKE_YOUTUBE_URL = "fake://youtube"
+#: An in-process fakeredis server with Lua support.
+FAKE_REDIS_URL = "fakeredis://"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where each backend lives and the budgets the pipeline runs under."""
+
+    database_url: str = field(default_factory=lambda: f"sqlite:///{VAR_DIR / 'ytscale.db'}")
+    redis_url: str = FAKE_REDIS_URL
+    youtube_url: str = FAKE_YOUTUBE_URL
+    broker_url: str = "memory://"
+    #: Shared secret from which per-user API tokens are derived (issue 4).
+    secret: str = "ytscale-dev-secret"
+    #: The Google Cloud project's daily quota: the budget every user shares.
+    daily_quota: int = 10_000
+    #: Optional per-user fair share layered on the project budget (None: no per-user cap).
+    user_quota: int | None = None
+    #: API key sent to YouTube; the fake accepts any.
+    youtube_api_key: str = "fake-key"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``); unset names keep defaults."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        user_quota = env.get("YTSCALE_USER_QUOTA")
+        return replace(
+            base,
+            database_url=env.get("DATABASE_URL", base.database_url),
+            redis_url=env.get("REDIS_URL", base.redis_url),
+            youtube_url=env.get("YOUTUBE_URL", base.youtube_url),
+            broker_url=env.get("BROKER_URL", base.broker_url),
+            secret=env.get("YTSCALE_SECRET", base.secret),
+            daily_quota=int(env.get("YTSCALE_DAILY_QUOTA", base.daily_quota)),
+            user_quota=int(user_quota) if user_quota else None,
+            youtube_api_key=env.get("YOUTUBE_API_KEY", base.youtube_api_key),
+        )
+
+    def describe(self) -> dict[str, str]:
+        """The settings without secrets, for banners and run manifests."""
+        return {
+            "database_url": _redact(self.database_url),
+            "redis_url": _redact(self.redis_url),
+            "youtube_url": self.youtube_url,
+            "broker_url": _redact(self.broker_url),
+            "daily_quota": str(self.daily_quota),
+            "user_quota": str(self.user_quota),
+        }
+
+
+def _redact(url: str) -> str:
+    """Hide a password in ``scheme://user:password@host``."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not (sep and at and ":" in creds):
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

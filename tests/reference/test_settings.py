@@ -1,0 +1,27 @@
+from reference.settings import FAKE_REDIS_URL, FAKE_YOUTUBE_URL, Settings
+
+
+def test_defaults_need_no_server() -> None:
+    s = Settings.from_env({})
+    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("var/ytscale.db")
+    assert s.redis_url == FAKE_REDIS_URL
+    assert s.youtube_url == FAKE_YOUTUBE_URL
+    assert s.broker_url == "memory://"
+    assert s.daily_quota == 10_000 and s.user_quota is None
+
+
+def test_every_backend_is_one_variable_away() -> None:
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+psycopg://u:pw@127.0.0.1/test",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "YOUTUBE_URL": "http://127.0.0.1:8001",
+            "BROKER_URL": "redis://127.0.0.1:6379/1",
+            "YTSCALE_USER_QUOTA": "500",
+        }
+    )
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    assert s.youtube_url == "http://127.0.0.1:8001"
+    assert s.broker_url == "redis://127.0.0.1:6379/1"
+    assert s.user_quota == 500
+    assert s.describe()["database_url"] == "postgresql+psycopg://u:***@127.0.0.1/test"
