@@ -67,3 +67,44 @@ def canonical_video_id(url: str) -> str:
 def watch_url(video_id: str) -> str:
     """The canonical watch URL for a video id."""
     return f"https://www.youtube.com/watch?v={video_id}"
+
+
+_CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
+_HANDLE = re.compile(r"@[A-Za-z0-9._-]{3,30}")
+
+
+class InvalidChannelRef(ValueError):
+    """The input names no YouTube channel."""
+
+    def __init__(self, text: str, why: str) -> None:
+        super().__init__(f"not a YouTube channel: {text!r} ({why})")
+        self.text = text
+        self.why = why
+
+
+def channel_ref(text: str) -> tuple[str, str]:
+    """``("id", "UC...")`` or ``("handle", "@name")`` for a channel id, handle or channel URL.
+
+    >>> channel_ref("https://www.youtube.com/@SomeChannel/videos")
+    ('handle', '@SomeChannel')
+    """
+    value = text.strip() if isinstance(text, str) else ""
+    if not value:
+        raise InvalidChannelRef(str(text), "empty")
+    if "/" in value:
+        parts = urlsplit(value if "://" in value else "https://" + value)
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        if host not in _YOUTUBE_HOSTS:
+            raise InvalidChannelRef(text, f"host {host or '(none)'!r} is not YouTube")
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) >= 2 and segments[0] == "channel":
+            value = segments[1]
+        elif segments and segments[0].startswith("@"):
+            value = segments[0]
+        else:
+            raise InvalidChannelRef(text, f"path {parts.path or '/'!r} names no channel")
+    if _CHANNEL_ID.fullmatch(value):
+        return ("id", value)
+    if _HANDLE.fullmatch(value):
+        return ("handle", value)
+    raise InvalidChannelRef(text, "expected a channel id (UC + 22 characters) or an @handle")

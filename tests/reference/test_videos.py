@@ -2,7 +2,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference.videos import InvalidVideoURL, canonical_video_id, watch_url
+from reference.videos import (
+    InvalidChannelRef,
+    InvalidVideoURL,
+    canonical_video_id,
+    channel_ref,
+    watch_url,
+)
 
 VID = "dQw4w9WgXcQ"
 
@@ -60,3 +66,34 @@ def test_arbitrary_text_either_parses_or_raises_invalid(text: str) -> None:
     except InvalidVideoURL:
         return
     assert len(vid) == 11
+
+
+CID = "UC" + "a" * 22
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (CID, ("id", CID)),
+        (f"https://www.youtube.com/channel/{CID}", ("id", CID)),
+        (f"youtube.com/channel/{CID}/videos", ("id", CID)),
+        ("@SomeChannel", ("handle", "@SomeChannel")),
+        ("https://m.youtube.com/@SomeChannel/videos", ("handle", "@SomeChannel")),
+    ],
+)
+def test_channel_refs(text: str, expected: tuple[str, str]) -> None:
+    assert channel_ref(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "empty"),
+        ("UCshort", "expected a channel id"),
+        ("https://vimeo.com/@x", "host 'vimeo.com'"),
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "names no channel"),
+    ],
+)
+def test_bad_channel_refs_are_rejected(text: str, why: str) -> None:
+    with pytest.raises(InvalidChannelRef, match=why):
+        channel_ref(text)
