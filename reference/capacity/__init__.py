@@ -1,0 +1,99 @@
+"""Capacity model of the periodic channel sync: closed-form figures and a discrete-event simulation.
+
+```python
+from reference.capacity import CapacityParams, binding_constraint, compare, simulate
+
+p = CapacityParams(sources=100_000, workers=40)
+binding_constraint(p)          # the limit that binds first, with its demand and capacity
+simulate(p, windows=96)        # one day, window by window
+compare(p)                     # analytic vs simulated, side by side
+```
+
+Importing this package needs no numpy; ``simulate`` and ``compare`` import it when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reference.capacity.analytic import (
+    Constraint,
+    CyclePoint,
+    SlotPlan,
+    binding_constraint,
+    constraints,
+    cycle_limits,
+    cycle_time,
+    cycle_time_series,
+    demand_rate,
+    dispatch_rate,
+    erlang_c,
+    expected_redeliveries,
+    expected_units,
+    littles_law,
+    mean_wait,
+    offered_load,
+    quota_by_strategy,
+    quota_units_per_day,
+    slots_for_target,
+    slots_needed,
+    syncs_per_day,
+    throughput,
+    utilisation,
+)
+from reference.capacity.params import STRATEGIES, CapacityParams, SyncStrategy
+
+if TYPE_CHECKING:
+    from reference.capacity.comparison import Comparison, compare
+    from reference.capacity.simulation import SimResult, WindowStats, simulate
+
+_LAZY = {
+    "Comparison": "reference.capacity.comparison",
+    "compare": "reference.capacity.comparison",
+    "SimResult": "reference.capacity.simulation",
+    "WindowStats": "reference.capacity.simulation",
+    "simulate": "reference.capacity.simulation",
+}
+
+__all__ = [
+    "STRATEGIES",
+    "CapacityParams",
+    "Comparison",
+    "Constraint",
+    "CyclePoint",
+    "SimResult",
+    "SlotPlan",
+    "SyncStrategy",
+    "WindowStats",
+    "binding_constraint",
+    "compare",
+    "constraints",
+    "cycle_limits",
+    "cycle_time",
+    "cycle_time_series",
+    "demand_rate",
+    "dispatch_rate",
+    "erlang_c",
+    "expected_redeliveries",
+    "expected_units",
+    "littles_law",
+    "mean_wait",
+    "offered_load",
+    "quota_by_strategy",
+    "quota_units_per_day",
+    "simulate",
+    "slots_for_target",
+    "slots_needed",
+    "syncs_per_day",
+    "throughput",
+    "utilisation",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the numpy-backed simulation only when it is asked for."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
