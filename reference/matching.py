@@ -42,10 +42,10 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reference.models import Category, ProjectCategory, ProjectTool, Tool, ToolAlias
+from reference.models import Category, Tool, ToolAlias
+from reference.projects import link_tags
 from reference.vocabulary import VocabularyVersion
 
 #: Tags read per video, from the report's configuration constants (§5, "MAX_TAGS_PER_VIDEO = 10").
@@ -279,12 +279,8 @@ VARIANTS: Mapping[str, Callable[[Engine], TagMatcher]] = {
 
 def link_matches(session: Session, project_id: int, match: Match) -> None:
     """Link ``project_id`` to the matched tools and categories; existing links are left alone."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    links: tuple[tuple[type[Any], str, frozenset[int]], ...] = (
-        (ProjectTool, "tool_id", match.tools),
-        (ProjectCategory, "category_id", match.categories),
+    link_tags(
+        session,
+        tools={project_id: sorted(match.tools)},
+        categories={project_id: sorted(match.categories)},
     )
-    for model, column, ids in links:
-        if ids:
-            rows = [{"project_id": project_id, column: id_} for id_ in sorted(ids)]
-            session.execute(insert(model).on_conflict_do_nothing(), rows)

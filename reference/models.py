@@ -20,8 +20,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints so migrations can refer to them on every backend.
@@ -37,6 +39,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no zone and compares timestamps as text, so values are normalised to UTC on the way
+    in and labelled UTC on the way out; PostgreSQL's ``timestamptz`` behaves the same either way.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -46,7 +71,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Project(Base):
@@ -61,11 +86,11 @@ class Project(Base):
     external_url: Mapped[str] = mapped_column(String(2048))
     title: Mapped[str] = mapped_column(String(200), default="")
     channel_id: Mapped[str | None] = mapped_column(String(24))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_s: Mapped[int | None] = mapped_column(Integer)
     view_count: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ProjectQuarantine(Base):
@@ -83,7 +108,7 @@ class ProjectQuarantine(Base):
     external_url: Mapped[str] = mapped_column(String(2048))
     reason: Mapped[str] = mapped_column(Text)
     row: Mapped[dict[str, Any]] = mapped_column(JSON)
-    quarantined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Tool(Base):
@@ -147,8 +172,8 @@ class ContentSource(Base):
     channel_id: Mapped[str] = mapped_column(String(24))
     uploads_playlist_id: Mapped[str | None] = mapped_column(String(34))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    next_sync_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_sync_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Newest video seen by the last sync; the next sync pages until it meets this id.
     last_video_id: Mapped[str | None] = mapped_column(String(11))
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -168,5 +193,5 @@ class ImportRequest(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str | None] = mapped_column(Text)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
