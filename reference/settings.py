@@ -1,7 +1,7 @@
 """One settings object, read from the environment.
 
-Every backend is chosen by URL, so swapping SQLite for PostgreSQL or fakeredis for Redis is a matter of
-setting a variable, never an ``if testing`` branch::
+Every backend is chosen by URL, so swapping SQLite for PostgreSQL or fakeredis for Redis is a matter
+of setting a variable, never an ``if testing`` branch::
 
     settings = Settings.from_env()              # embedded defaults: SQLite, fakeredis, fake YouTube
     settings = Settings.from_env({"DATABASE_URL": "postgresql+psycopg://127.0.0.1/test"})
@@ -39,6 +39,8 @@ class Settings:
     user_quota: int | None = None
     #: API key sent to YouTube; the fake accepts any.
     youtube_api_key: str = "fake-key"
+    #: Namespace of every key this deployment keeps in Redis, so deployments can share a server.
+    key_prefix: str = "ytscale:"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +58,7 @@ class Settings:
             daily_quota=int(env.get("YTSCALE_DAILY_QUOTA", base.daily_quota)),
             user_quota=int(user_quota) if user_quota else None,
             youtube_api_key=env.get("YOUTUBE_API_KEY", base.youtube_api_key),
+            key_prefix=env.get("YTSCALE_KEY_PREFIX", base.key_prefix),
         )
 
     def describe(self) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Canonical YouTube video ids from any URL form a user pastes.
 
 ``watch?v=``, ``youtu.be/``, ``/shorts/``, ``/embed/``, ``/live/``, ``/v/``, on ``www.``, ``m.`` and
-``music.`` hosts, with or without scheme and extra query parameters, all name the same video::
+``music.`` hosts, with or without scheme and extra query parameters, and the bare 11-character id, all name the same
+video::
 
     >>> canonical_video_id("https://m.youtube.com/watch?feature=share&v=dQw4w9WgXcQ&t=42")
     'dQw4w9WgXcQ'
@@ -35,6 +36,8 @@ def canonical_video_id(url: str) -> str:
         raise InvalidVideoURL(str(url), "empty")
     if len(text) > 2048:
         raise InvalidVideoURL(text[:80] + "...", "longer than 2048 characters")
+    if VIDEO_ID.fullmatch(text):
+        return text  # a bare id, as users copy it from a share sheet
     if "://" not in text:
         text = "https://" + text
     try:

@@ -28,6 +28,7 @@ VID = "dQw4w9WgXcQ"
         f"https://www.youtube.com/live/{VID}",
         f"  www.youtube.com/watch?v={VID}  ",
         f"HTTPS://WWW.YOUTUBE.COM/watch?v={VID}",
+        VID,
     ],
 )
 def test_every_form_names_the_same_video(url: str) -> None:

@@ -1,0 +1,378 @@
+"""The pipeline's operations as plain functions: import a video, import a channel, sync a source,
+schedule a sync window. Celery tasks (:mod:`reference.tasks`) are thin wrappers around these.
+
+Every operation is idempotent, so a task redelivered after a worker died (``acks_late``) repeats
+nothing: imports meet the unique ``(user_id, video_id)`` constraint, requests already ended are
+returned as they ended, and quota is spent only on videos the user does not have yet::
+
+    services = Services.from_settings(Settings.from_env())
+    request_id = request_import(services, user_id=1, kind="video", target="https://youtu.be/…")
+    outcome = import_video(services, request_id)
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from reference import projects, sources
+from reference.matching import Match, link_matches
+from reference.models import ContentSource, ImportRequest, utcnow
+from reference.projects import NewProject
+from reference.services import Services
+from reference.videos import InvalidChannelRef, InvalidVideoURL, canonical_video_id, channel_ref
+from reference.youtube.errors import (
+    CircuitOpenError,
+    RateLimitedError,
+    YouTubeError,
+    YouTubeUnavailable,
+)
+from reference.youtube.parse import Video
+
+#: The report's AI_ANALYSIS_BULK_THRESHOLD: imports of more videos than this skip tag matching.
+BULK_MATCH_THRESHOLD = 10
+#: How often a content source is synced: the report's cycle target.
+SYNC_INTERVAL = timedelta(minutes=30)
+#: The report's sync window and its cap of sources per window.
+WINDOW_S = 900
+WINDOW_CAP = 5000
+#: A sync stops paging after this many pages even if it never meets a known video.
+MAX_SYNC_PAGES = 20
+
+T = TypeVar("T")
+
+#: Failures worth another attempt later: YouTube or the breaker may recover within minutes.
+TRANSIENT = (YouTubeUnavailable, CircuitOpenError, RateLimitedError)
+
+
+class TransientFailure(Exception):
+    """The operation failed for a reason that may pass; the caller retries or records ``reason``."""
+
+    def __init__(self, reason: str, cause: Exception) -> None:
+        super().__init__(f"{reason}: {cause}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an import request ended (or stands)."""
+
+    request_id: int
+    status: str  # pending | imported | duplicate | failed
+    project_id: int | None = None
+    reason: str | None = None
+    imported: int = 0
+
+
+def request_import(services: Services, user_id: int, kind: str, target: str) -> int:
+    """Record a user's import request and return its id; invalid targets raise at once.
+
+    The request row is written before any work so that every request ends visibly, imported or
+    failed with a reason, even if the worker that takes it dies.
+    """
+    if kind == "video":
+        canonical_video_id(target)
+    elif kind == "channel":
+        channel_ref(target)
+    else:
+        raise ValueError(f"unknown import kind {kind!r}: expected 'video' or 'channel'")
+    with services.sessions.begin() as session:
+        request = ImportRequest(user_id=user_id, kind=kind, target=target.strip())
+        session.add(request)
+        session.flush()
+        return request.id
+
+
+def import_video(services: Services, request_id: int) -> Outcome:
+    """Import the video a request names: dedupe, reserve quota, fetch, match, upsert."""
+    request = _pending(services, request_id)
+    if isinstance(request, Outcome):
+        return request
+    try:
+        video_id = canonical_video_id(request.target)
+    except InvalidVideoURL as exc:
+        return _finish(services, request_id, "failed", reason=f"invalidUrl: {exc}")
+    with services.sessions() as session:
+        existing = projects.find_existing(session, request.user_id, [video_id])
+    if existing:
+        return _finish(services, request_id, "duplicate", project_id=existing[video_id])
+    videos = _youtube(
+        services, request_id, lambda: services.youtube.videos([video_id], user_id=request.user_id)
+    )
+    if isinstance(videos, Outcome):
+        return videos
+    if not videos:
+        return _finish(services, request_id, "failed", reason=f"videoNotFound: {video_id}")
+    with services.sessions.begin() as session:
+        result = _store(services, session, request.user_id, videos, match=True)[video_id]
+        _end(session, request_id, "imported" if result.created else "duplicate", result.project_id)
+    return Outcome(
+        request_id,
+        "imported" if result.created else "duplicate",
+        result.project_id,
+        imported=int(result.created),
+    )
+
+
+def import_channel(services: Services, request_id: int, now: datetime | None = None) -> Outcome:
+    """Import every upload of a channel, page by page, and register it as a content source.
+
+    Each page is committed as it is stored, so a crash keeps what was done and a rerun spends
+    quota only on the pages and the videos it has not stored yet.
+    """
+    request = _pending(services, request_id)
+    if isinstance(request, Outcome):
+        return request
+    user_id = request.user_id
+    try:
+        kind, ref = channel_ref(request.target)
+    except InvalidChannelRef as exc:
+        return _finish(services, request_id, "failed", reason=f"invalidChannel: {exc}")
+    lookup = {"channel_id": ref} if kind == "id" else {"handle": ref}
+    channel = _youtube(
+        services, request_id, lambda: services.youtube.channel(**lookup, user_id=user_id)
+    )
+    if isinstance(channel, Outcome):
+        return channel
+    if channel is None or not channel.uploads_playlist_id:
+        return _finish(services, request_id, "failed", reason=f"channelNotFound: {ref}")
+    match = (channel.video_count or 0) <= BULK_MATCH_THRESHOLD
+    playlist = channel.uploads_playlist_id
+    newest: str | None = None
+    imported = 0
+
+    def walk() -> None:
+        nonlocal newest, imported
+        for page in services.youtube.playlist_pages(playlist, user_id=user_id):
+            ids = [item.video_id for item in page.items]
+            newest = newest or (ids[0] if ids else None)
+            imported += _import_new(services, user_id, ids, match=match)
+
+    failed = _youtube(services, request_id, walk)
+    if isinstance(failed, Outcome):
+        return failed
+    with services.sessions.begin() as session:
+        sources.upsert_source(
+            session,
+            user_id=user_id,
+            channel_id=channel.id,
+            uploads_playlist_id=playlist,
+            last_video_id=newest,
+            next_sync_at=(now or utcnow()) + SYNC_INTERVAL,
+        )
+        _end(session, request_id, "imported", None)
+    return Outcome(request_id, "imported", imported=imported)
+
+
+def sync_source(services: Services, source_id: int, now: datetime | None = None) -> int:
+    """Import a source's uploads newer than the last one seen; returns how many were new.
+
+    The uploads playlist is newest first, so paging stops at the first video already known: a
+    source with nothing new costs one ``playlistItems.list`` unit.
+    """
+    now = now or utcnow()
+    with services.sessions() as session:
+        source = session.get(ContentSource, source_id)
+        if source is None:
+            raise LookupError(f"no content source with id {source_id}")
+        user_id, playlist, known = source.user_id, source.uploads_playlist_id, source.last_video_id
+    if not playlist:
+        raise LookupError(f"content source {source_id} has no uploads playlist")
+    newest: str | None = None
+    imported = 0
+    try:
+        for number, page in enumerate(services.youtube.playlist_pages(playlist, user_id=user_id)):
+            ids = [item.video_id for item in page.items]
+            newest = newest or (ids[0] if ids else None)
+            fresh = ids[: ids.index(known)] if known in ids else ids
+            imported += _import_new(
+                services, user_id, fresh, match=len(fresh) <= BULK_MATCH_THRESHOLD
+            )
+            if len(fresh) < len(ids) or number + 1 >= MAX_SYNC_PAGES:
+                break
+    except YouTubeError as exc:
+        with services.sessions.begin() as session:
+            sources.mark_failed(session, source_id, reason=f"{exc.reason}: {exc}", now=now)
+        if isinstance(exc, TRANSIENT):
+            raise TransientFailure(exc.reason, exc) from exc
+        raise
+    with services.sessions.begin() as session:
+        sources.mark_synced(
+            session,
+            source_id,
+            newest_video_id=newest or known,
+            next_sync_at=now + SYNC_INTERVAL,
+            now=now,
+        )
+    return imported
+
+
+# The report staggers every task of a window with a random countdown in 0..900 s. Ours releases
+# each tick only the sources whose spread ``next_sync_at`` falls inside it, so no countdown exceeds
+# a tick: one worker cannot hoard the window's ETA tasks, and the broker's visibility timeout need
+# only outlast a tick plus a task.
+Stagger = Callable[[Sequence[ContentSource], datetime, float, random.Random], list[float]]
+
+
+def report_countdowns(
+    due: Sequence[ContentSource], now: datetime, horizon_s: float, rng: random.Random
+) -> list[float]:
+    """The report's stagger: a uniform random countdown over the whole horizon."""
+    return [rng.uniform(0, horizon_s) for _ in due]
+
+
+def spread_countdowns(
+    due: Sequence[ContentSource], now: datetime, horizon_s: float, rng: random.Random
+) -> list[float]:
+    """Ours: each source starts when it falls due, never later than the horizon."""
+    return [min(horizon_s, max(0.0, (s.next_sync_at - now).total_seconds())) for s in due]
+
+
+STAGGERS: dict[str, Stagger] = {"report": report_countdowns, "ours": spread_countdowns}
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    source_id: int
+    countdown_s: float
+
+
+def schedule_due(
+    services: Services,
+    enqueue: Callable[[int, float], None],
+    *,
+    now: datetime | None = None,
+    horizon_s: float = 60,
+    cap: int | None = None,
+    stagger: str = "ours",
+    seed: int | None = None,
+) -> list[Scheduled]:
+    """Claim the sources due within ``horizon_s`` (at most ``cap``); enqueue each with a countdown.
+
+    The default cap keeps the report's rate of :data:`WINDOW_CAP` per :data:`WINDOW_S`, pro rata for
+    the horizon. Claiming moves a source's ``next_sync_at`` past the horizon, so a scheduler that
+    ticks again before the sync finishes does not enqueue it twice.
+    """
+    now = now or utcnow()
+    cap = cap if cap is not None else math.ceil(WINDOW_CAP * horizon_s / WINDOW_S)
+    with services.sessions.begin() as session:
+        due = sources.claim_due(
+            session,
+            now=now,
+            horizon_s=horizon_s,
+            limit=cap,
+            lease=timedelta(seconds=horizon_s) + SYNC_INTERVAL,
+        )
+        countdowns = STAGGERS[stagger](due, now, horizon_s, random.Random(seed))
+        planned = [Scheduled(s.id, c) for s, c in zip(due, countdowns, strict=True)]
+    for item in planned:
+        enqueue(item.source_id, item.countdown_s)
+    return planned
+
+
+def fail_request(services: Services, request_id: int, reason: str) -> Outcome:
+    """Record that a request failed for good (the task wrapper's last resort)."""
+    return _finish(services, request_id, "failed", reason=reason)
+
+
+def request_outcome(services: Services, request_id: int) -> Outcome:
+    with services.sessions() as session:
+        request = session.get(ImportRequest, request_id)
+        if request is None:
+            raise LookupError(f"no import request with id {request_id}")
+        return Outcome(request.id, request.status, request.project_id, request.reason)
+
+
+def _pending(services: Services, request_id: int) -> ImportRequest | Outcome:
+    with services.sessions() as session:
+        request = session.get(ImportRequest, request_id)
+        if request is None:
+            raise LookupError(f"no import request with id {request_id}")
+        if request.status != "pending":
+            return Outcome(request.id, request.status, request.project_id, request.reason)
+        session.expunge(request)
+        return request
+
+
+def _youtube(services: Services, request_id: int, call: Callable[[], T]) -> T | Outcome:
+    """Run a YouTube call; a permanent failure ends the request, a transient one is raised."""
+    try:
+        return call()
+    except TRANSIENT as exc:
+        raise TransientFailure(exc.reason, exc) from exc
+    except YouTubeError as exc:
+        return _finish(services, request_id, "failed", reason=f"{exc.reason}: {exc}")
+
+
+def _import_new(services: Services, user_id: int, ids: Iterable[str], *, match: bool) -> int:
+    """Fetch and store those of ``ids`` the user does not have; returns how many were stored."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    with services.sessions() as session:
+        known = projects.find_existing(session, user_id, ids)
+    new = [i for i in ids if i not in known]
+    if not new:
+        return 0
+    videos = services.youtube.videos(new, user_id=user_id)
+    with services.sessions.begin() as session:
+        stored = _store(services, session, user_id, videos, match=match)
+    return sum(r.created for r in stored.values())
+
+
+def _store(
+    services: Services, session: Session, user_id: int, videos: Sequence[Video], *, match: bool
+) -> dict[str, projects.Upserted]:
+    rows = [
+        NewProject(
+            video_id=v.id,
+            external_url=f"https://www.youtube.com/watch?v={v.id}",
+            title=v.title[:200],
+            channel_id=v.channel_id,
+            published_at=v.published_at,
+            duration_s=v.duration_s,
+            view_count=v.view_count,
+        )
+        for v in videos
+    ]
+    stored = projects.upsert_projects(session, user_id, rows)
+    if match:
+        for video in videos:
+            found: Match = services.matcher.match(video.tags)
+            link_matches(session, stored[video.id].project_id, found)
+    return stored
+
+
+def _finish(
+    services: Services,
+    request_id: int,
+    status: str,
+    *,
+    project_id: int | None = None,
+    reason: str | None = None,
+) -> Outcome:
+    with services.sessions.begin() as session:
+        _end(session, request_id, status, project_id, reason)
+    return Outcome(request_id, status, project_id, reason)
+
+
+def _end(
+    session: Session,
+    request_id: int,
+    status: str,
+    project_id: int | None,
+    reason: str | None = None,
+) -> None:
+    # Only a pending request ends: a redelivered task never overwrites how the first run ended.
+    session.execute(
+        update(ImportRequest)
+        .where(ImportRequest.id == request_id, ImportRequest.status == "pending")
+        .values(status=status, project_id=project_id, reason=reason, updated_at=utcnow())
+    )

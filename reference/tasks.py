@@ -1,0 +1,155 @@
+"""Celery: the app factory and thin task wrappers around :mod:`reference.pipeline`.
+
+Configured for what the P0 report overlooks:
+
+- ``acks_late`` + ``task_reject_on_worker_lost``: a worker killed mid-task leaves its message to be
+  redelivered, and the idempotent pipeline makes the second run harmless.
+- the Redis broker's ``visibility_timeout`` outlasts the longest countdown plus the task time limit;
+  otherwise a task still waiting for its ETA is redelivered and runs twice.
+- ``worker_prefetch_multiplier=1``; ETA tasks are exempt from prefetch limits (the worker raises its
+  QoS for each), so the scheduler keeps countdowns within one tick instead of a whole window.
+- ``rate_limit`` on a task is **per worker instance**: ten workers at "100/m" allow 1,000 a minute.
+
+The embedded default is a ``memory://`` broker with an in-process worker (threads pool); set
+``BROKER_URL=redis://…`` and run ``celery -A reference.tasks worker`` processes for the real thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+import httpx
+from celery import Celery, Task
+from celery.contrib.testing.worker import start_worker
+
+from reference import pipeline
+from reference.services import Services
+from reference.settings import Settings
+
+log = logging.getLogger(__name__)
+
+IMPORT_QUEUE = "youtube_import"
+SYNC_QUEUE = "youtube_sync"
+#: Hard limit on one task; the visibility timeout is derived from it.
+TASK_TIME_LIMIT_S = 300
+#: The longest countdown any scheduler uses (the report's stagger spans the whole window).
+MAX_COUNTDOWN_S = pipeline.WINDOW_S
+VISIBILITY_TIMEOUT_S = MAX_COUNTDOWN_S + 2 * TASK_TIME_LIMIT_S
+#: The report's per-worker rate limit (config/celery.py:18), kept so the model can test it.
+SYNC_RATE_LIMIT = "100/m"
+#: Scheduler tick: each tick releases the sources due within it.
+TICK_S = 60.0
+MAX_RETRIES = 5
+
+
+class YtscaleCelery(Celery):
+    """A Celery app that builds the pipeline's :class:`Services` once per worker process."""
+
+    def __init__(self, settings: Settings, youtube_transport: httpx.BaseTransport | None = None):
+        super().__init__("ytscale", broker=settings.broker_url, set_as_current=False)
+        self.settings = settings
+        self.youtube_transport = youtube_transport
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            self._services = Services.from_settings(
+                self.settings, youtube_transport=self.youtube_transport
+            )
+        return self._services
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    youtube_transport: httpx.BaseTransport | None = None,
+    visibility_timeout_s: int = VISIBILITY_TIMEOUT_S,
+) -> YtscaleCelery:
+    """The Celery app for ``settings`` (default: the environment), with its tasks registered."""
+    app = YtscaleCelery(settings or Settings.from_env(), youtube_transport)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,  # a request's status lives in import_requests, per user
+        task_time_limit=TASK_TIME_LIMIT_S,
+        task_default_queue=IMPORT_QUEUE,
+        task_routes={"ytscale.sync_source": {"queue": SYNC_QUEUE}},
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout_s,
+            # memory:// polls; its default 1 s interval would dominate every measurement.
+            "polling_interval": 0.01,
+            # Deployments sharing one Redis keep their queues apart, as their other keys are.
+            "global_keyprefix": f"{app.settings.key_prefix}celery:",
+        },
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "schedule-due-sources": {"task": "ytscale.schedule_tick", "schedule": TICK_S}
+        },
+    )
+    _register(app)
+    return app
+
+
+def _register(app: YtscaleCelery) -> None:
+    # shared=False: a shared task is added to every app finalized later, so a second app (a test's,
+    # a benchmark's) would silently run the first app's closures against the first app's backends.
+    def retry_or_fail(task: Task, request_id: int, exc: pipeline.TransientFailure) -> Any:
+        if task.request.retries >= MAX_RETRIES:
+            return asdict(pipeline.fail_request(app.services, request_id, exc.reason))
+        raise task.retry(countdown=2**task.request.retries, exc=exc)
+
+    @app.task(shared=False, name="ytscale.import_video", bind=True, max_retries=MAX_RETRIES)
+    def import_video(self: Task, request_id: int) -> Any:
+        try:
+            return asdict(pipeline.import_video(app.services, request_id))
+        except pipeline.TransientFailure as exc:
+            return retry_or_fail(self, request_id, exc)
+
+    @app.task(shared=False, name="ytscale.import_channel", bind=True, max_retries=MAX_RETRIES)
+    def import_channel(self: Task, request_id: int) -> Any:
+        try:
+            return asdict(pipeline.import_channel(app.services, request_id))
+        except pipeline.TransientFailure as exc:
+            return retry_or_fail(self, request_id, exc)
+
+    @app.task(shared=False, name="ytscale.sync_source", rate_limit=SYNC_RATE_LIMIT)
+    def sync_source(source_id: int) -> int:
+        # A failed sync is recorded on the source and retried by the next tick, after its backoff.
+        try:
+            return pipeline.sync_source(app.services, source_id)
+        except pipeline.TransientFailure:
+            return 0
+
+    @app.task(shared=False, name="ytscale.schedule_tick")
+    def schedule_tick() -> int:
+        planned = pipeline.schedule_due(
+            app.services,
+            lambda source_id, countdown: sync_source.apply_async((source_id,), countdown=countdown),
+            horizon_s=TICK_S,
+        )
+        return len(planned)
+
+
+@contextmanager
+def embedded_worker(app: YtscaleCelery, concurrency: int = 10) -> Iterator[None]:
+    """Run a worker (threads pool) in this process, consuming both queues, until the block ends."""
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=concurrency,
+        perform_ping_check=False,
+        queues=[IMPORT_QUEUE, SYNC_QUEUE],
+        shutdown_timeout=30,
+    ):
+        yield
+
+
+#: For ``celery -A reference.tasks worker``: the app for this process's environment.
+app = create_app()

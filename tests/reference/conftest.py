@@ -1,0 +1,39 @@
+"""Fixtures for the pipeline: services on every database × key-value store, and a fake YouTube."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from reference.models import User
+from reference.services import Services
+from reference.settings import Settings
+from reference.youtube.fake import FakeYouTube
+
+USERS = 3
+
+
+@pytest.fixture
+def fake() -> FakeYouTube:
+    return FakeYouTube()
+
+
+@pytest.fixture
+def settings(engine: Engine, redis_url: str, key_prefix: str) -> Settings:
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+    )
+
+
+@pytest.fixture
+def services(settings: Settings, fake: FakeYouTube) -> Iterator[Services]:
+    """Services on the test's backends with users 1..USERS, talking to the in-process fake."""
+    svc = Services.from_settings(settings, youtube_transport=fake.transport())
+    with svc.sessions.begin() as session:
+        session.add_all(User(id=i, name=f"user{i}") for i in range(1, USERS + 1))
+    yield svc
+    svc.close()

@@ -1,0 +1,116 @@
+"""The pipeline through a real Celery worker (not eager mode): memory:// and the Redis broker."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from reference import pipeline
+from reference.models import ContentSource, ImportRequest, Project
+from reference.settings import Settings
+from reference.tasks import YtscaleCelery, create_app, embedded_worker
+from reference.youtube.fake import FakeYouTube
+
+BROKER_ENV = "YTSCALE_TEST_BROKER_URL"
+BROKERS = [
+    pytest.param("memory", id="memory"),
+    pytest.param("redis", id="redis-broker", marks=pytest.mark.redis),
+]
+
+
+@pytest.fixture(params=BROKERS)
+def broker_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    url = os.environ.get(BROKER_ENV)
+    if not url:
+        pytest.skip(f"{BROKER_ENV} is not set: no real broker to run against")
+    return url
+
+
+@pytest.fixture
+def app(settings: Settings, broker_url: str, fake: FakeYouTube, services: object) -> YtscaleCelery:
+    # ``services`` created the users; the app builds its own Services, as a worker process would.
+    return create_app(replace(settings, broker_url=broker_url), youtube_transport=fake.transport())
+
+
+@pytest.fixture
+def worker(app: YtscaleCelery) -> Iterator[YtscaleCelery]:
+    with embedded_worker(app, concurrency=4):
+        yield app
+    app.services.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {condition.__doc__}")
+        time.sleep(0.05)
+
+
+def statuses(app: YtscaleCelery) -> dict[int, str]:
+    with app.services.sessions() as session:
+        rows = session.execute(select(ImportRequest.id, ImportRequest.status)).tuples()
+        return dict(rows.all())
+
+
+def test_imports_and_sync_through_a_worker(worker: YtscaleCelery, fake: FakeYouTube) -> None:
+    app, services = worker, worker.services
+    catalogue = fake.catalogue
+    channel = catalogue.find_channel(60)
+    vid = catalogue.video_id(channel, 0)
+    requests = [
+        pipeline.request_import(services, 1, "video", f"https://youtu.be/{vid}"),
+        pipeline.request_import(services, 1, "video", f"https://www.youtube.com/watch?v={vid}"),
+        pipeline.request_import(services, 1, "channel", catalogue.channel_id(channel)),
+    ]
+    app.tasks["ytscale.import_video"].delay(requests[0])
+    app.tasks["ytscale.import_video"].delay(requests[1])
+    app.tasks["ytscale.import_channel"].delay(requests[2])
+
+    def all_done() -> bool:
+        """every import request to end"""
+        return all(statuses(app)[r] != "pending" for r in requests)
+
+    wait_for(all_done)
+    ended = statuses(app)
+    assert ended[requests[2]] == "imported"
+    assert sorted(ended[r] for r in requests[:2]) in (["duplicate", "imported"], ["duplicate"] * 2)
+    with services.sessions() as session:
+        videos = session.scalar(select(func.count()).select_from(Project))
+        distinct = session.scalar(select(func.count(func.distinct(Project.video_id))))
+        source_id = session.scalars(select(ContentSource.id)).one()
+    assert videos == distinct == catalogue.video_count(channel)
+
+    fake.clock.advance(timedelta(days=60))
+    grown = catalogue.video_count(channel)
+    assert grown > videos
+    far = pipeline.utcnow() + pipeline.SYNC_INTERVAL
+    planned = pipeline.schedule_due(
+        services,
+        lambda sid, countdown: app.tasks["ytscale.sync_source"].apply_async(
+            (sid,), countdown=countdown
+        ),
+        now=far,
+        horizon_s=1,
+    )
+    assert [p.source_id for p in planned] == [source_id]
+
+    def synced() -> bool:
+        """the sync to store the new uploads"""
+        with services.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Project)) == grown
+
+    wait_for(synced)
+    with services.sessions() as session:
+        source = session.get(ContentSource, source_id)
+        assert source is not None and source.last_synced_at is not None
+        distinct = session.scalar(select(func.count(func.distinct(Project.video_id))))
+    assert distinct == grown
