@@ -3,7 +3,8 @@
 #
 #   ./do report    the full report on embedded defaults (SQLite, fakeredis, in-process fake YouTube)
 #   ./do test      lint, type-check and the test suite (real-server tests run when their URLs are set)
-#   ./do bench     the full benchmark suite (JSON into reports/benchmarks/)
+#   ./do bench     the full benchmark suite, then its gate (JSON into reports/benchmarks/)
+#   ./do bench quick   the subset CI runs (-m quick), then its gate
 #   ./do <cmd>     any other ytscale command: seed, serve, ... (./do --help)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,6 +43,22 @@ case "$cmd" in
     "$VENV/bin/mypy"
     echo "==> pytest" >&2
     exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  bench)
+    ensure_venv
+    mkdir -p reports/benchmarks
+    # quick: the subset CI runs. The gate checks the run's JSON against benchmarks/bounds.toml even
+    # when a benchmark failed, so one report names every problem; either failing fails the command.
+    subset=full; select=(); gate=()
+    if [ "${1:-}" = quick ]; then
+      shift; subset=quick; select=(-m quick --benchmark-max-time=0.5); gate=(--quick)
+    fi
+    out=reports/benchmarks/$subset.json
+    rm -f "$out"  # never gate a previous run's figures
+    status=0
+    "$VENV/bin/python" -m pytest benchmarks "${select[@]}" --benchmark-json="$out" "$@" || status=$?
+    "$VENV/bin/python" -m benchmarks.gate "$out" "${gate[@]}" || status=$?
+    exit "$status"
     ;;
   help|-h|--help)
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import threading
 
+import fakeredis
 import redis
 
-_fake_servers: dict[str, object] = {}
+_fake_servers: dict[str, fakeredis.FakeServer] = {}
 _lock = threading.Lock()
 
 
 def connect(url: str) -> redis.Redis:
     """Return a Redis client for ``url``; ``fakeredis://name`` gives a shared in-process server."""
     if url.startswith("fakeredis://"):
-        import fakeredis
-
         with _lock:
             server = _fake_servers.setdefault(url, fakeredis.FakeServer())
         return fakeredis.FakeRedis(server=server)
