@@ -21,7 +21,7 @@ from reference.matching import AliasIndexCache, CachedMatcher
 from reference.quota import QuotaLedger, ledger_from_settings
 from reference.settings import Settings
 from reference.vocabulary import VocabularyVersion
-from reference.youtube.client import YouTubeClient, client_from_settings
+from reference.youtube.client import ClientConfig, YouTubeClient, client_from_settings
 
 
 @dataclass
@@ -50,10 +50,17 @@ class Services:
             sessions=session_factory(engine),
             redis=store,
             ledger=ledger,
-            youtube=client_from_settings(settings, ledger, youtube_transport),
+            youtube=client_from_settings(
+                settings, ledger, youtube_transport, config=_client_config(settings)
+            ),
             matcher=CachedMatcher(engine, cache),
         )
 
     def close(self) -> None:
         self.youtube.close()
         self.engine.dispose()
+
+
+def _client_config(settings: Settings) -> ClientConfig:
+    timeout = settings.youtube_timeout_s
+    return ClientConfig(timeout=httpx.Timeout(timeout, connect=min(3.0, timeout), pool=5.0))

@@ -39,6 +39,10 @@ class Settings:
     user_quota: int | None = None
     #: API key sent to YouTube; the fake accepts any.
     youtube_api_key: str = "fake-key"
+    #: Seconds a YouTube request may take before it counts as timed out.
+    youtube_timeout_s: float = 10.0
+    #: Broker visibility timeout override (seconds); unset, it is derived in ``reference.tasks``.
+    visibility_timeout_s: int | None = None
     #: Namespace of every key this deployment keeps in Redis, so deployments can share a server.
     key_prefix: str = "ytscale:"
 
@@ -48,6 +52,7 @@ class Settings:
         env = os.environ if environ is None else environ
         base = cls()
         user_quota = env.get("YTSCALE_USER_QUOTA")
+        visibility = env.get("YTSCALE_VISIBILITY_TIMEOUT_S")
         return replace(
             base,
             database_url=env.get("DATABASE_URL", base.database_url),
@@ -59,6 +64,8 @@ class Settings:
             user_quota=int(user_quota) if user_quota else None,
             youtube_api_key=env.get("YOUTUBE_API_KEY", base.youtube_api_key),
             key_prefix=env.get("YTSCALE_KEY_PREFIX", base.key_prefix),
+            youtube_timeout_s=float(env.get("YOUTUBE_TIMEOUT_S", base.youtube_timeout_s)),
+            visibility_timeout_s=int(visibility) if visibility else None,
         )
 
     def describe(self) -> dict[str, str]:

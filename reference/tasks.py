@@ -68,7 +68,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     youtube_transport: httpx.BaseTransport | None = None,
-    visibility_timeout_s: int = VISIBILITY_TIMEOUT_S,
+    visibility_timeout_s: int | None = None,
 ) -> YtscaleCelery:
     """The Celery app for ``settings`` (default: the environment), with its tasks registered."""
     app = YtscaleCelery(settings or Settings.from_env(), youtube_transport)
@@ -81,7 +81,9 @@ def create_app(
         task_default_queue=IMPORT_QUEUE,
         task_routes={"ytscale.sync_source": {"queue": SYNC_QUEUE}},
         broker_transport_options={
-            "visibility_timeout": visibility_timeout_s,
+            "visibility_timeout": visibility_timeout_s
+            or app.settings.visibility_timeout_s
+            or VISIBILITY_TIMEOUT_S,
             # memory:// polls; its default 1 s interval would dominate every measurement.
             "polling_interval": 0.01,
             # Deployments sharing one Redis keep their queues apart, as their other keys are.

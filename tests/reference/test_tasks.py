@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from helpers import statuses, wait_for
 from sqlalchemy import func, select
 
 from reference import pipeline
-from reference.models import ContentSource, ImportRequest, Project
+from reference.models import ContentSource, Project
 from reference.settings import Settings
 from reference.tasks import YtscaleCelery, create_app, embedded_worker
 from reference.youtube.fake import FakeYouTube
@@ -45,20 +45,6 @@ def worker(app: YtscaleCelery) -> Iterator[YtscaleCelery]:
     with embedded_worker(app, concurrency=4):
         yield app
     app.services.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {condition.__doc__}")
-        time.sleep(0.05)
-
-
-def statuses(app: YtscaleCelery) -> dict[int, str]:
-    with app.services.sessions() as session:
-        rows = session.execute(select(ImportRequest.id, ImportRequest.status)).tuples()
-        return dict(rows.all())
 
 
 def test_imports_and_sync_through_a_worker(worker: YtscaleCelery, fake: FakeYouTube) -> None:
@@ -104,13 +90,13 @@ def test_imports_and_sync_through_a_worker(worker: YtscaleCelery, fake: FakeYouT
     assert [p.source_id for p in planned] == [source_id]
 
     def synced() -> bool:
-        """the sync to store the new uploads"""
+        """the sync to finish"""
         with services.sessions() as session:
-            return session.scalar(select(func.count()).select_from(Project)) == grown
+            source = session.get(ContentSource, source_id)
+            return source is not None and source.last_synced_at is not None
 
     wait_for(synced)
     with services.sessions() as session:
-        source = session.get(ContentSource, source_id)
-        assert source is not None and source.last_synced_at is not None
+        total = session.scalar(select(func.count()).select_from(Project))
         distinct = session.scalar(select(func.count(func.distinct(Project.video_id))))
-    assert distinct == grown
+    assert total == distinct == grown
