@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from helpers import statuses, wait_for
 from sqlalchemy import func, select
 
+from helpers import statuses, wait_for
 from reference import pipeline
 from reference.models import ImportRequest, Project
 from reference.settings import Settings

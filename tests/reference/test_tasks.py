@@ -8,9 +8,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from helpers import statuses, wait_for
 from sqlalchemy import func, select
 
+from helpers import statuses, wait_for
 from reference import pipeline
 from reference.models import ContentSource, Project
 from reference.settings import Settings
