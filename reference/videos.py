@@ -1,8 +1,8 @@
 """Canonical YouTube video ids from any URL form a user pastes.
 
 ``watch?v=``, ``youtu.be/``, ``/shorts/``, ``/embed/``, ``/live/``, ``/v/``, on ``www.``, ``m.`` and
-``music.`` hosts, with or without scheme and extra query parameters, and the bare 11-character id, all name the same
-video::
+``music.`` hosts, with or without scheme and extra query parameters, and the bare 11-character
+id, all name the same video::
 
     >>> canonical_video_id("https://m.youtube.com/watch?feature=share&v=dQw4w9WgXcQ&t=42")
     'dQw4w9WgXcQ'

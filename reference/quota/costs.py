@@ -1,15 +1,15 @@
 """What each YouTube Data API call costs, per the official quota table.
 
-Source: "YouTube Data API (v3) — Quota Calculator",
-https://developers.google.com/youtube/v3/determine_quota_cost (read 2026-11-29). The facts used here:
+Source: "YouTube Data API (v3) - Quota Calculator",
+https://developers.google.com/youtube/v3/determine_quota_cost (read 2026-11-29). The facts used:
 
 - every request, including an invalid one, costs at least 1 unit;
-- ``videos.list``, ``channels.list`` and ``playlistItems.list`` cost **1 unit per call**, whatever the
-  ``part`` list and however many ids (up to 50) the call names — the P0 report's "3 units for a video
-  fetch with 3 parts" is not in the table;
+- ``videos.list``, ``channels.list`` and ``playlistItems.list`` cost **1 unit per call**, whatever
+  the ``part`` list and however many ids (up to 50) the call names; the P0 report's "3 units for a
+  video fetch with 3 parts" is not in the table;
 - each further page of a paginated list is a new request at the same cost;
-- a project's default allocation is 10,000 units per day for these endpoints, shared by every user of
-  the project (``search.list`` and ``videos.insert`` now have buckets of their own: 100 calls a day);
+- a project's default allocation is 10,000 units per day for these endpoints, shared by every user
+  of the project (``search.list`` and ``videos.insert`` have buckets of their own: 100 calls a day);
 - daily quotas reset at midnight Pacific Time (America/Los_Angeles, so the reset follows DST).
 """
 
@@ -38,7 +38,7 @@ RESET_TIMEZONE: Final = "America/Los_Angeles"
 
 
 def cost(method: str) -> int:
-    """Units one call of ``method`` ("resource.method") costs; unknown methods raise ``KeyError``."""
+    """Units one call of ``method`` ("resource.method") costs; unknown methods raise KeyError."""
     try:
         return COSTS[method]
     except KeyError:
