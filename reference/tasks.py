@@ -72,6 +72,7 @@ def create_app(
 ) -> YtscaleCelery:
     """The Celery app for ``settings`` (default: the environment), with its tasks registered."""
     app = YtscaleCelery(settings or Settings.from_env(), youtube_transport)
+    visibility = visibility_timeout_s or app.settings.visibility_timeout_s or VISIBILITY_TIMEOUT_S
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -81,9 +82,11 @@ def create_app(
         task_default_queue=IMPORT_QUEUE,
         task_routes={"ytscale.sync_source": {"queue": SYNC_QUEUE}},
         broker_transport_options={
-            "visibility_timeout": visibility_timeout_s
-            or app.settings.visibility_timeout_s
-            or VISIBILITY_TIMEOUT_S,
+            "visibility_timeout": visibility,
+            # kombu sweeps for expired unacked messages only every 10 x 10 s by default, which
+            # would add up to 100 s to every crash recovery; sweep a few times per timeout.
+            "unacked_restore_interval": min(10, max(1, visibility // 3)),
+            "unacked_restore_throttle": 1,
             # memory:// polls; its default 1 s interval would dominate every measurement.
             "polling_interval": 0.01,
             # Deployments sharing one Redis keep their queues apart, as their other keys are.

@@ -76,9 +76,6 @@ def crash_settings(settings: Settings, youtube_url: str) -> Settings:
     broker = os.environ.get(BROKER_ENV)
     if not broker or settings.redis_url.startswith("fakeredis"):
         pytest.skip(f"worker processes need real Redis ({BROKER_ENV} and the redis param)")
-    if settings.database_url.startswith("sqlite"):
-        # Two minutes a run: once, on the real engines CI has, is enough.
-        pytest.skip("run on PostgreSQL only")
     return replace(
         settings, broker_url=broker, youtube_url=youtube_url, visibility_timeout_s=VISIBILITY_S
     )
