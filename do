@@ -2,7 +2,8 @@
 # ytscale's front door. Every command creates or refreshes .venv first, so a fresh clone needs only python3.
 #
 #   ./do report    the full report on embedded defaults (SQLite, fakeredis, in-process fake YouTube)
-#   ./do test      lint, type-check and the test suite (real-server tests run when their URLs are set)
+#   ./do test      lint, type-check, the test suite (real-server tests run when their URLs are set),
+#                  then the quick benchmarks and their regression gate
 #   ./do bench     the full benchmark suite, then its gate (JSON into reports/benchmarks/)
 #   ./do bench quick   the subset CI runs (-m quick), then its gate
 #   ./do <cmd>     any other ytscale command: seed, serve, ... (./do --help)
@@ -42,7 +43,9 @@ case "$cmd" in
     echo "==> mypy reference/" >&2
     "$VENV/bin/mypy"
     echo "==> pytest" >&2
-    exec "$VENV/bin/python" -m pytest "$@"
+    "$VENV/bin/python" -m pytest "$@"
+    echo "==> quick benchmarks and their regression gate" >&2
+    exec "$0" bench quick
     ;;
   bench)
     ensure_venv
@@ -61,7 +64,7 @@ case "$cmd" in
     exit "$status"
     ;;
   help|-h|--help)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
     ;;
   *)
     ensure_venv
