@@ -1,0 +1,41 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Claims audit
+# Every claim of the P0 report with the verdict computed by `reference.report.claims` from this
+# run's measurements: holds, partly, fails, or unmeasured when its input is missing.
+
+# %% tags=["parameters"]
+reports_dir = "../reports"
+
+# %%
+import json
+from collections import Counter
+from html import escape
+from pathlib import Path
+
+from IPython.display import HTML, display
+
+claims = json.loads((Path(reports_dir) / "claims.json").read_text())
+print(dict(Counter(c["verdict"] for c in claims)))
+colours = {"holds": "#070", "partly": "#a60", "fails": "#b00", "unmeasured": "#666"}
+rows = "".join(
+    f"<tr><td>{c['id']}</td><td>{escape(c['claim'])}</td>"
+    f"<td style='color:{colours[c['verdict']]}'><b>{c['verdict']}</b></td>"
+    f"<td>{escape(c['reported'])}</td><td>{escape(c['measured'])}</td><td>{escape(c['evidence'])}</td></tr>"
+    for c in claims
+)
+display(
+    HTML(
+        "<table><tr><th>id</th><th>claim</th><th>verdict</th><th>reported</th><th>measured</th>"
+        f"<th>evidence</th></tr>{rows}</table>"
+    )
+)

@@ -1,0 +1,68 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Load test
+# Request rate and p50/p95/p99 latency over time, from Locust's CSV history
+# (`reports/loadtest/*_stats_history.csv`), and whether the thresholds were met.
+
+# %% tags=["parameters"]
+reports_dir = "../reports"
+max_p95_ms = 500.0
+max_failure_ratio = 0.01
+
+# %%
+import csv
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+histories = sorted((Path(reports_dir) / "loadtest").glob("*_stats_history.csv"))
+print("histories:", [h.name for h in histories] or "none: the load test did not run")
+
+
+def num(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+# %%
+for path in histories:
+    rows = [r for r in csv.DictReader(path.open()) if r.get("Name") == "Aggregated"]
+    if not rows:
+        print(f"{path.name}: no aggregated rows")
+        continue
+    t0 = num(rows[0]["Timestamp"])
+    t = [num(r["Timestamp"]) - t0 for r in rows]
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    a1.plot(t, [num(r["Requests/s"]) for r in rows], label="requests/s")
+    a1.plot(t, [num(r["Failures/s"]) for r in rows], label="failures/s")
+    a1.legend()
+    for q in ("50%", "95%", "99%"):
+        a2.plot(t, [num(r[q]) for r in rows], label=f"p{q[:-1]}")
+    a2.axhline(max_p95_ms, color="red", linestyle="--", label=f"p95 threshold {max_p95_ms:g} ms")
+    a2.set_xlabel("s")
+    a2.set_ylabel("ms")
+    a2.legend()
+    fig.suptitle(path.name)
+    plt.show()
+    last = rows[-1]
+    requests, failures = num(last["Total Request Count"]), num(last["Total Failure Count"])
+    p95 = num(last["95%"])
+    ratio = failures / requests if requests else float("nan")
+    print(f"{path.name}: {requests:,.0f} requests, failure ratio {ratio:.2%}, final p95 {p95:g} ms")
+    print(
+        "p95 threshold met:",
+        p95 <= max_p95_ms,
+        "| failure threshold met:",
+        ratio <= max_failure_ratio,
+    )
