@@ -63,7 +63,13 @@ from reference.db import make_engine
 from reference.models import Base
 from reference.videos import watch_url
 from reference.vocabulary import build_vocabulary
-from reference.youtube.catalogue import DEFAULT_CHANNELS, EPOCH, Catalogue
+from reference.youtube.catalogue import (
+    CATEGORY_WORDS,
+    DEFAULT_CHANNELS,
+    EPOCH,
+    TOOL_WORDS,
+    Catalogue,
+)
 
 Ints = npt.NDArray[np.int64]
 Row = tuple[Any, ...]
@@ -472,7 +478,13 @@ def _load(
     backend.write(conn, "users", [population.users(ts)])
     backend.write(conn, "content_sources", [population.sources(ts)])
     with Session(bind=conn) as session:
-        vocabulary = build_vocabulary(session, config.n_tools, config.n_categories, config.seed)
+        vocabulary = build_vocabulary(
+            session,
+            config.n_tools,
+            config.n_categories,
+            config.seed,
+            words=(TOOL_WORDS, CATEGORY_WORDS),
+        )
 
     def batches() -> Iterator[list[Row]]:
         for first in range(0, config.users, CHUNK_USERS):

@@ -10,6 +10,7 @@ VocabularyVersion(kv.connect(settings.redis_url)).bump()   # after the commit, n
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -39,16 +40,25 @@ class Vocabulary:
 
 
 def build_vocabulary(
-    session: Session, n_tools: int, n_categories: int, seed: int = 0
+    session: Session,
+    n_tools: int,
+    n_categories: int,
+    seed: int = 0,
+    words: tuple[Sequence[str], Sequence[str]] = ((), ()),
 ) -> Vocabulary:
     """Add ``n_tools`` active tools (1–3 aliases each) and ``n_categories`` active categories.
 
-    The same arguments always give the same names. Names end in their index, so they are unique
-    within one call; build into an empty vocabulary. The caller commits.
+    ``words`` (tool words, category words) name the first tools and categories, with no alias:
+    the words videos are really tagged with (the fake catalogue's), so imports have something to
+    match. The same arguments always give the same names; the rest end in their index, so they
+    are unique within one call. Build into an empty vocabulary. The caller commits.
     """
     rng = random.Random(seed)
-    tools: list[tuple[Tool, list[str]]] = []
-    for i in range(n_tools):
+    tool_words, category_words = words
+    tools: list[tuple[Tool, list[str]]] = [
+        (Tool(name=word, is_active=True), []) for word in tool_words[:n_tools]
+    ]
+    for i in range(len(tools), n_tools):
         first, second = rng.sample(_STEMS, 2)
         # Each alias spells the tool differently enough to need its own row ("kubeforge12").
         spellings = [f"{first}{second}{i}", f"{first[0]}{second[0]}{i}", f"{first}{second}-v{i}"]
@@ -59,8 +69,10 @@ def build_vocabulary(
     session.add_all(
         ToolAlias(alias=alias, tool_id=tool.id) for tool, aliases in tools for alias in aliases
     )
-    categories = [
-        Category(name=f"{rng.choice(_TOPICS)} {j}", is_active=True) for j in range(n_categories)
+    categories = [Category(name=word, is_active=True) for word in category_words[:n_categories]]
+    categories += [
+        Category(name=f"{rng.choice(_TOPICS)} {j}", is_active=True)
+        for j in range(len(categories), n_categories)
     ]
     session.add_all(categories)
     session.flush()

@@ -157,3 +157,17 @@ def test_quota_exhaustion_fails_the_import_without_calling_youtube(
     assert outcome.status == "failed" and outcome.reason
     assert outcome.reason.startswith("quotaExhausted")
     assert fake.used == 0
+
+
+def test_a_seeded_vocabulary_matches_what_videos_are_tagged_with(
+    services: Services, fake: FakeYouTube
+) -> None:
+    from reference.vocabulary import build_vocabulary
+    from reference.youtube.catalogue import CATEGORY_WORDS, TOOL_WORDS
+
+    with services.sessions.begin() as session:
+        build_vocabulary(session, 200, 30, words=(TOOL_WORDS, CATEGORY_WORDS))
+    services.matcher.cache.invalidate()
+    outcome = import_video(services, 1, fake.catalogue.video_id(1, 0))
+    assert outcome.status == "imported"
+    assert count(services, ProjectTool) > 0
