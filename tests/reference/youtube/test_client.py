@@ -588,12 +588,13 @@ def test_threads_share_one_client(
     make_client: Callable[..., YouTubeClient], youtube: respx.MockRouter, ledger: MemoryLedger
 ) -> None:
     client = make_client(max_attempts=5, failure_threshold=1_000)
-    answers = iter([error(503, "backendError"), OK] * 100)
-    lock = threading.Lock()
+    # Each thread's own requests alternate 503 and 200, so every call fails once and then succeeds
+    # whatever the interleaving (a shared alternation let one thread draw five 503s in a row).
+    local = threading.local()
 
     def flaky(request: httpx.Request) -> httpx.Response:
-        with lock:
-            return next(answers)
+        local.n = getattr(local, "n", 0) + 1
+        return error(503, "backendError") if local.n % 2 else OK
 
     route = youtube.get("videos").mock(side_effect=flaky)
     with ThreadPoolExecutor(8) as pool:
