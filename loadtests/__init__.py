@@ -1,0 +1,1 @@
+"""Locust scenarios for the reference API and the sync window; run them from the repository root."""

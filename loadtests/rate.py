@@ -1,0 +1,90 @@
+"""Holding a request rate with Locust: paced users, as many as the rate needs.
+
+Locust's user count is a closed model: each user waits for an answer before its next request, so
+a slower server gets fewer requests, exactly when it should get the same number. Real users arrive
+regardless of how the server is doing. We approximate that open arrival process by pacing: every
+user starts one request every ``--pacing-s`` seconds whatever the answer time
+(``constant_pacing``), after a random offset so users do not fire in step, and :class:`HoldRate`
+keeps ``target × pacing`` users running. While answers take less than the pacing, arrivals do not
+depend on the server; once they take longer, users fall behind and the achieved rate drops below
+the target, which ``--min-rate-ratio`` (:mod:`loadtests.thresholds`) turns into a failed run.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from locust import LoadTestShape, events
+from locust.argument_parser import LocustArgumentParser
+
+from loadtests import target  # noqa: F401  (registers --population-users, which this reads)
+from loadtests.population import DEFAULT_MIX, Population, parse_mix, virtual_users
+
+
+def population(options: Any) -> Population:
+    """The population the command line describes."""
+    return Population(
+        users=options.population_users,
+        active_share=options.active_share,
+        actions_per_active_user=options.actions_per_user,
+        peak_factor=options.peak_factor,
+        mix={**DEFAULT_MIX, **parse_mix(options.mix)},
+        duplicate_share=options.duplicate_share,
+    )
+
+
+def target_rps(options: Any) -> float:
+    """``--target-rps`` if given, else the population's peak rate."""
+    return float(options.target_rps or population(options).peak_rps)
+
+
+class HoldRate(LoadTestShape):
+    """``target × pacing`` paced users, started over ``--ramp-s``, for ``--run-time``."""
+
+    use_common_options = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started_at = time.time()
+
+    @property
+    def options(self) -> Any:
+        assert self.runner is not None
+        return self.runner.environment.parsed_options
+
+    @property
+    def target_rps(self) -> float:
+        return target_rps(self.options)
+
+    @property
+    def steady_since(self) -> float:
+        """When every user has started and had one pacing period to spread out (epoch seconds)."""
+        return self.started_at + float(self.options.ramp_s + self.options.pacing_s)
+
+    def reset_time(self) -> None:
+        super().reset_time()
+        self.started_at = time.time()
+
+    def tick(self) -> tuple[int, float] | None:
+        run_time = self.options.run_time
+        if run_time and self.get_run_time() >= run_time:
+            return None
+        users = virtual_users(self.target_rps, self.options.pacing_s)
+        return users, max(1.0, users / max(self.options.ramp_s, 0.001))
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: LocustArgumentParser) -> None:
+    defaults = Population()
+    group = parser.add_argument_group("ytscale rate", "the request rate to hold (open arrivals)")
+    group.add_argument("--target-rps", type=float, default=0.0, help="default: the peak rate")
+    group.add_argument(
+        "--pacing-s", type=float, default=2.0, help="seconds between a user's starts"
+    )
+    group.add_argument("--ramp-s", type=float, default=5.0, help="seconds to start every user")
+    group.add_argument("--active-share", type=float, default=defaults.active_share)
+    group.add_argument("--actions-per-user", type=float, default=defaults.actions_per_active_user)
+    group.add_argument("--peak-factor", type=float, default=defaults.peak_factor)
+    group.add_argument("--duplicate-share", type=float, default=defaults.duplicate_share)
+    group.add_argument("--mix", default="", help="action=weight,... replacing default weights")
