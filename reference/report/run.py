@@ -98,7 +98,9 @@ def step_loadtest(run: Run) -> str:
     if importlib.util.find_spec("loadtests.run") is None:
         return "skipped: loadtests.run is not present"
     main: Callable[[list[str]], int] = importlib.import_module("loadtests.run").main
-    code = main(["--quick"] if run.quick else [])
+    argv = ["--out", str(run.out / "loadtest"), "--users", str(run.scale.users)]
+    argv += ["--database-url", run.settings.database_url]
+    code = main([*argv, "--quick"] if run.quick else argv)
     if code:
         raise RuntimeError(f"load test exited with {code}")
     return "done"

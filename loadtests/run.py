@@ -1,0 +1,96 @@
+"""The report's load-test step: ``ytscale serve`` on a free loopback port, then Locust headless
+against it at the 100,000-user population's peak rate, CSV (full history) and HTML into ``--out``.
+
+```bash
+python -m loadtests.run --out reports/loadtest --run-time 45
+```
+
+Everything stays on loopback. A run that misses a threshold still counts as a measurement: its
+verdict is printed and lands in the CSV/HTML for the report; only a run with no stats fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from reference.settings import PROJECT_ROOT, Settings
+
+BANNER = re.compile(r"API\s+(http://127\.0\.0\.1:\d+)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.quick:
+        args.run_time = min(args.run_time, 10)
+    args.out.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "reference.serve", "--port", "0", "--users", str(args.users),
+         "--videos-per-user", str(args.videos_per_user), "--database-url", args.database_url],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        host = _wait_for_banner(serve, timeout=args.startup_timeout)
+        prefix = args.out / "api"
+        print(f"load test: {args.run_time} s against {host}", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "locust", "--config", "loadtests/locust.conf", "--host", host,
+             "--run-time", f"{args.run_time}s", "--csv", str(prefix), "--html", f"{prefix}.html",
+             "--population-users", str(args.users)],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+            timeout=args.run_time + 120,
+        )  # fmt: skip
+        (args.out / "locust.log").write_text(result.stderr)
+        verdict = [line for line in result.stderr.splitlines() if "threshold" in line]
+        print("\n".join(verdict[-5:]) or f"locust exited {result.returncode}", file=sys.stderr)
+        print(f"load test took {time.monotonic() - started:.0f} s", file=sys.stderr)
+        history = Path(f"{prefix}_stats_history.csv")
+        if not history.exists() or history.stat().st_size == 0:
+            print(result.stderr[-3000:], file=sys.stderr)
+            return result.returncode or 1
+        return 0
+    finally:
+        serve.terminate()
+        serve.wait(timeout=60)
+
+
+def _wait_for_banner(serve: subprocess.Popen[str], timeout: float) -> str:
+    assert serve.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    for line in serve.stdout:
+        seen.append(line)
+        if found := BANNER.search(line):
+            return found.group(1)
+        if time.monotonic() > deadline:
+            break
+    raise RuntimeError("ytscale serve did not start:\n" + "".join(seen[-30:]))
+
+
+def _parser() -> argparse.ArgumentParser:
+    settings = Settings.from_env()
+    p = argparse.ArgumentParser(
+        prog="python -m loadtests.run",
+        description="Serve the local stack on loopback and hold the population's peak rate on it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports" / "loadtest")
+    p.add_argument("--database-url", default=settings.database_url)
+    p.add_argument("--users", type=int, default=100_000, help="seeded population to serve")
+    p.add_argument("--videos-per-user", type=int, default=50)
+    p.add_argument("--run-time", type=int, default=45, help="seconds of load")
+    p.add_argument("--quick", action="store_true", help="a 10-second run")
+    p.add_argument("--startup-timeout", type=float, default=300.0)
+    return p
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
