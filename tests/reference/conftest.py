@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from reference.models import User
+from reference.db import make_engine
+from reference.models import Base, User
 from reference.services import Services
 from reference.settings import Settings
 from reference.youtube.fake import FakeYouTube
@@ -37,3 +38,15 @@ def services(settings: Settings, fake: FakeYouTube) -> Iterator[Services]:
         session.add_all(User(id=i, name=f"user{i}") for i in range(1, USERS + 1))
     yield svc
     svc.close()
+
+
+@pytest.fixture
+def url(db_url: str) -> Iterator[str]:
+    """An empty database for migrations and the seed; what they leave, ``alembic_version``
+    included, is dropped afterwards."""
+    yield db_url
+    engine = make_engine(db_url)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()

@@ -6,7 +6,6 @@ forms, links on every copy, import requests pointing at copies, and URLs that na
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,6 @@ from reference.videos import watch_url
 
 A, B = "dQw4w9WgXcQ", "9bZkp7q19f0"
 T0 = datetime(2025, 11, 29, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def url(db_url: str) -> Iterator[str]:
-    """An empty database; what the migrations leave, ``alembic_version`` included, is dropped."""
-    yield db_url
-    engine = make_engine(db_url)
-    Base.metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
 
 
 def schema_diff(url: str) -> list[Any]:

@@ -41,17 +41,6 @@ TINY = SeedConfig(users=3, videos_per_user=1, n_tools=2, n_categories=1)
 
 
 @pytest.fixture
-def url(db_url: str) -> Iterator[str]:
-    """An empty database; the seed's tables and ``alembic_version`` are dropped afterwards."""
-    yield db_url
-    engine = make_engine(db_url)
-    Base.metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
-@pytest.fixture
 def seeded(url: str) -> Iterator[Engine]:
     seed(url, SMALL)
     engine = make_engine(url)
