@@ -1,3 +1,4 @@
+# Named apart from tests/reference/test_videos.py: pytest needs unique test basenames here.
 """The generator's idea of who holds which video agrees with the seeded database."""
 
 from __future__ import annotations
