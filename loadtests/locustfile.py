@@ -9,7 +9,7 @@ locust --config loadtests/locust.conf --target-rps 400 --max-p95-ms 100
 The mix (:data:`loadtests.population.DEFAULT_MIX`): duplicate checks of pasted batches, quota
 reads, source listings, polls of imports started earlier, video imports (``--duplicate-share`` of
 them naming a video the user has), rare channel imports. :class:`loadtests.rate.HoldRate` keeps
-``target × pacing`` users, each starting one request every ``--pacing-s`` seconds.
+``target × pacing`` users, each starting one request every ``--pacing-s`` seconds on average.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ import random
 from collections import deque
 from typing import Any
 
-import gevent
-from locust import FastHttpUser, constant_pacing, events, task
+from locust import FastHttpUser, events, task
 from locust.env import Environment
 
 from loadtests import rate, thresholds  # noqa: F401  (their command-line options and listeners)
 from loadtests.population import Population
-from loadtests.rate import HoldRate  # noqa: F401  (Locust runs the shape it finds here)
+from loadtests.rate import (
+    HoldRate,  # noqa: F401  (Locust runs the shape it finds here)
+    OpenArrivals,
+)
 from loadtests.target import Target, require_loopback
 from loadtests.videos import NOT_A_VIDEO, Library
 
@@ -34,11 +36,10 @@ CHECK_BATCH = 20
 _started: deque[tuple[int, int]] = deque(maxlen=10_000)
 
 
-class ApiUser(FastHttpUser):
-    """One paced stream of requests; each request picks its action, then a user to act as."""
+class ApiUser(OpenArrivals, FastHttpUser):
+    """One stream of requests; each request picks its action, then a user to act as."""
 
-    wait_time = constant_pacing(2.0)  # replaced by --pacing-s at init
-    # Set at init from the command line (one parse, shared by every user of the process).
+    # Set at test start from the command line (one parse, shared by every user of the process).
     target: Target
     population: Population
     library: Library
@@ -49,8 +50,7 @@ class ApiUser(FastHttpUser):
         shares = self.population.shares()
         self.actions = [getattr(self, action) for action in shares]
         self.weights = list(shares.values())
-        # Users start within one pacing period of each other, not in step.
-        gevent.sleep(self.rng.uniform(0, self.environment.parsed_options.pacing_s))
+        self.first_arrival(self.rng)
 
     @task
     def act(self) -> None:
@@ -127,7 +127,7 @@ def _configure(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is None:
         return
-    ApiUser.wait_time = constant_pacing(options.pacing_s)
+    ApiUser.pacing_s = options.pacing_s
     ApiUser.target = Target.from_options(options)
     ApiUser.population = rate.population(options)
     ApiUser.library = Library(options.population_users, seed=options.catalogue_seed)

@@ -45,6 +45,10 @@ from reference.youtube.faults import FaultConfig, Latency
 LOAD_TEST_QUOTA = 100_000_000
 
 
+#: Seconds an idle keep-alive connection stays open (nginx's default).
+KEEP_ALIVE_S = 75
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ytscale serve",
@@ -112,6 +116,9 @@ def serve_main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> i
         log_level=args.log_level,
         access_log=False,
         lifespan="on",
+        # Longer than any pause between a client's requests: uvicorn's 5 s default closes idle
+        # keep-alive connections as clients reuse them, and the request lost fails.
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     try:
         with _worker(celery_app, args.concurrency):
