@@ -51,19 +51,19 @@ class OpenArrivals:
     """Mixin for a Locust user: starts planned as a Poisson process of rate ``1 / pacing_s``."""
 
     pacing_s: float = 2.0
-    clock = staticmethod(time.perf_counter)
-    sleep = staticmethod(gevent.sleep)
+    arrival_clock = staticmethod(time.perf_counter)
+    arrival_sleep = staticmethod(gevent.sleep)
     _rng: random.Random
     _planned: float
 
     def first_arrival(self, rng: random.Random) -> None:
         """Sleep until this user's first start, a random time into the process."""
         self._rng = rng
-        self._planned = self.clock() + rng.expovariate(1 / self.pacing_s)
-        self.sleep(self._planned - self.clock())
+        self._planned = self.arrival_clock() + rng.expovariate(1 / self.pacing_s)
+        self.arrival_sleep(self._planned - self.arrival_clock())
 
     def wait_time(self) -> float:
-        now = self.clock()
+        now = self.arrival_clock()
         # A start already past (the last answer outlasted it) is taken now, not made up for later.
         self._planned = max(self._planned + self._rng.expovariate(1 / self.pacing_s), now)
         return self._planned - now

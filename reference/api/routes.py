@@ -30,7 +30,7 @@ from reference.api.schemas import (
 )
 from reference.models import ContentSource, ImportRequest
 from reference.quota.days import QuotaDay, utc_now
-from reference.videos import InvalidVideoURL, canonical_video_id
+from reference.videos import InvalidChannelRef, InvalidVideoURL, canonical_video_id
 
 #: Most sources per page; a user rarely has more than a handful.
 MAX_PAGE = 500
@@ -77,7 +77,7 @@ def _accept(
 ) -> Accepted:
     try:
         request_id = pipeline.request_import(ctx.services, user, kind, target)
-    except ValueError as exc:  # InvalidVideoURL, InvalidChannelRef: the message names the input
+    except (InvalidVideoURL, InvalidChannelRef) as exc:  # the message names the input
         raise HTTPException(422, str(exc)) from None
     try:
         ctx.enqueue(f"ytscale.import_{kind}", request_id)

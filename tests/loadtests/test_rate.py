@@ -31,8 +31,8 @@ def arrivals(pacing: float, answer_s: float, count: int, seed: int = 1) -> list[
     class User(OpenArrivals):
         pacing_s = pacing
 
-    User.clock = staticmethod(clock)
-    User.sleep = staticmethod(clock.sleep)
+    User.arrival_clock = staticmethod(clock)
+    User.arrival_sleep = staticmethod(clock.sleep)
     user = User()
     user.first_arrival(random.Random(seed))
     starts = []
