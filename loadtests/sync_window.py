@@ -92,8 +92,9 @@ class SyncWindow:
             daily_quota=UNLIMITED,
         )
         self.services = Services.from_settings(settings, youtube_transport=fake.transport())
-        self.app = tasks.create_app(settings, youtube_transport=fake.transport())
-        self.app._services = self.services
+        self.app = tasks.create_app(
+            settings, youtube_transport=fake.transport(), services=self.services
+        )
         per_minute = options.sync_rate_per_min * self.compression
         self.app.tasks["ytscale.sync_source"].rate_limit = (
             f"{per_minute:g}/m" if per_minute else None

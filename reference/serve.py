@@ -103,9 +103,8 @@ def serve_main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> i
     fake, transport = _youtube(settings, args)
     services = metered(Services.from_settings(settings, youtube_transport=transport), transport)
     metrics = Metrics()
-    celery_app = tasks.create_app(settings, youtube_transport=transport)
     # The worker shares the API's services, so the metered ledger sees every task's quota.
-    celery_app._services = services
+    celery_app = tasks.create_app(settings, youtube_transport=transport, services=services)
     metrics.watch(celery_app)
     app = create_app(settings, services=services, celery_app=celery_app, metrics=metrics)
     sock = _bind(args.host, args.port)

@@ -49,11 +49,16 @@ MAX_RETRIES = 5
 class YtscaleCelery(Celery):
     """A Celery app that builds the pipeline's :class:`Services` once per worker process."""
 
-    def __init__(self, settings: Settings, youtube_transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        youtube_transport: httpx.BaseTransport | None = None,
+        services: Services | None = None,
+    ):
         super().__init__("ytscale", broker=settings.broker_url, set_as_current=False)
         self.settings = settings
         self.youtube_transport = youtube_transport
-        self._services: Services | None = None
+        self._services = services
 
     @property
     def services(self) -> Services:
@@ -69,9 +74,14 @@ def create_app(
     *,
     youtube_transport: httpx.BaseTransport | None = None,
     visibility_timeout_s: int | None = None,
+    services: Services | None = None,
 ) -> YtscaleCelery:
-    """The Celery app for ``settings`` (default: the environment), with its tasks registered."""
-    app = YtscaleCelery(settings or Settings.from_env(), youtube_transport)
+    """The Celery app for ``settings`` (default: the environment), with its tasks registered.
+
+    ``services``, when given, is what the tasks run on (an in-process worker sharing the API's);
+    otherwise each worker process builds its own from ``settings``.
+    """
+    app = YtscaleCelery(settings or Settings.from_env(), youtube_transport, services)
     visibility = visibility_timeout_s or app.settings.visibility_timeout_s or VISIBILITY_TIMEOUT_S
     app.conf.update(
         task_acks_late=True,

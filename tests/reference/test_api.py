@@ -364,8 +364,7 @@ def worker_app(
         pytest.skip("a worker takes seconds to stop: all-embedded and all-real backends suffice")
     transport = fake.transport()
     served = metered(services, transport)
-    celery_app = tasks.create_app(served.settings, youtube_transport=transport)
-    celery_app._services = served
+    celery_app = tasks.create_app(served.settings, youtube_transport=transport, services=served)
     metrics = Metrics()
     metrics.watch(celery_app)
     app = create_app(services=served, celery_app=celery_app, metrics=metrics)
