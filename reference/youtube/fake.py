@@ -13,7 +13,21 @@ from :class:`Faults`. Two ways to run it::
     uvicorn --factory reference.youtube.fake:create_app --port 8001   # YTSCALE_FAKE_ARGS="--seed 1"
 
 Admin endpoints (never charged, never faulted): ``GET /_fake/stats``, ``POST /_fake/reset``,
-``POST /_fake/storm?requests=N`` (or ``seconds=S``), ``POST /_fake/advance?seconds=S``.
+``POST /_fake/storm?requests=N`` (or ``seconds=S``), ``POST /_fake/advance?seconds=S``,
+``POST /_fake/hub/pump`` (one pump of the hub; its report).
+
+Beside the Data API, two things YouTube serves for free (``stats()["feed"]``, ``stats()["hub"]``):
+
+- ``GET /feeds/videos.xml?channel_id=UC…`` (or ``playlist_id=UU…``): the public Atom feed of the
+  channel's latest 15 uploads (``reference.youtube.atom``), as of ``feed_delay_s`` simulated
+  seconds ago since the real one is cached. No key, never charged, no quota storm or rate limit;
+  drops, 5xx and latency apply (the feed host fails too), drawn apart from the API's. Unknown
+  channel: 404; ``user=`` (legacy usernames) is not served.
+- ``POST /subscribe``: Google's WebSub hub for topics ``…/xml/feeds/videos.xml?channel_id=UC…``
+  (``reference.youtube.hub``), never charged or faulted; it calls back through ``callbacks`` (an
+  injected ``httpx.Client``) or, without one, loopback callbacks only. Under uvicorn a task pumps
+  it every ``--hub-interval`` real seconds (1 by default, 0 for never); in-process, and from
+  ``create_app(config)``, call ``fake.hub.pump()`` or ``POST /_fake/hub/pump``.
 
 **What is charged** (``reference.quota.costs``: 1 unit per list call, per page):
 
@@ -52,7 +66,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -62,6 +77,7 @@ from starlette.types import Receive, Scope, Send
 
 from reference.quota.costs import DEFAULT_DAILY_QUOTA, MAX_IDS_PER_CALL, MAX_RESULTS_PER_PAGE, cost
 from reference.quota.days import Clock, QuotaDay, utc_now
+from reference.youtube.atom import FEED_ENTRIES, render_feed
 from reference.youtube.catalogue import (
     DEFAULT_CHANNELS,
     EPOCH,
@@ -71,6 +87,7 @@ from reference.youtube.catalogue import (
     VideoSpec,
 )
 from reference.youtube.faults import Fault, FaultConfig, Faults, Latency
+from reference.youtube.hub import DEFAULT_MAX_LEASE_S, Hub, SubscribeError
 from reference.youtube.parse import format_duration, parse_datetime
 
 __all__ = [
@@ -89,6 +106,9 @@ __all__ = [
 
 API_PREFIX: Final = "/youtube/v3/"
 ADMIN_PREFIX: Final = "/_fake/"
+FEED_PATH: Final = "/feeds/videos.xml"
+SUBSCRIBE_PATH: Final = "/subscribe"
+_ADMIN_ACTIONS: Final = ("stats", "reset", "storm", "advance", "hub/pump")
 #: Path under ``API_PREFIX`` → the method it serves, as named in the quota table.
 METHODS: Final = {
     "videos": "videos.list",
@@ -134,7 +154,11 @@ QUOTA_MESSAGE: Final = (
     "The request cannot be completed because you have exceeded your "
     '<a href="/youtube/v3/getting-started#quota">quota</a>.'
 )
-_HEADERS: Final = {"content-type": "application/json; charset=UTF-8"}
+JSON_TYPE: Final = "application/json; charset=UTF-8"
+ATOM_TYPE: Final = "application/atom+xml; charset=UTF-8"
+_HTML_TYPE: Final = "text/html; charset=UTF-8"
+_TEXT_TYPE: Final = "text/plain; charset=UTF-8"
+_FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _PAGE_TOKEN = re.compile(r"PT:(0|[1-9][0-9]{0,7})")
 
 Json = dict[str, Any]
@@ -224,6 +248,22 @@ class FakeConfig:
     #: Simulated seconds per real second, for uploads and latencies alike.
     time_scale: float = 1.0
     faults: FaultConfig = field(default_factory=FaultConfig)
+    #: Simulated seconds the public feed lags uploads by (YouTube caches it).
+    feed_delay_s: float = 300.0
+    #: Simulated seconds from an upload to the hub's notification of it.
+    push_delay_s: float = 30.0
+    #: Chance that the hub never sends a notification.
+    push_loss: float = 0.0
+    #: The longest lease the hub grants, and the one it grants when none is asked for.
+    max_lease_s: int = DEFAULT_MAX_LEASE_S
+
+    def __post_init__(self) -> None:
+        if self.feed_delay_s < 0 or self.push_delay_s < 0:
+            raise ValueError("feed_delay_s and push_delay_s cannot be negative")
+        if not 0.0 <= self.push_loss <= 1.0:
+            raise ValueError(f"push_loss must be a probability in [0, 1], not {self.push_loss}")
+        if self.max_lease_s < 1:
+            raise ValueError(f"max_lease_s must be at least 1, not {self.max_lease_s}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +276,7 @@ class Answer:
     delay_s: float = 0.0
     #: Close the connection instead of answering.
     dropped: bool = False
+    content_type: str = JSON_TYPE
 
 
 class FakeYouTube:
@@ -248,16 +289,33 @@ class FakeYouTube:
         clock: Clock | None = None,
         quota_clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        callbacks: httpx.Client | None = None,
     ) -> None:
-        self.config = config or FakeConfig()
+        config = self.config = config or FakeConfig()
         #: The simulated clock: what has been uploaded "by now".
-        self.clock = clock or SimClock(self.config.start, self.config.time_scale, monotonic)
-        self.catalogue = Catalogue(self.config.seed, self.config.channels, self.clock)
-        self.faults = Faults(self.config.faults, self.config.time_scale, monotonic)
-        self.quota = QuotaMeter(self.config.daily_quota, quota_clock)
+        self.clock = clock or SimClock(config.start, config.time_scale, monotonic)
+        self.catalogue = Catalogue(config.seed, config.channels, self.clock)
+        self.faults = Faults(config.faults, config.time_scale, monotonic)
+        # The feed host fails on its own draws, so feed reads leave the API's fault run as it is.
+        feed_faults = replace(
+            config.faults, seed=_derived_seed(config.faults.seed, "feed"), rate_limit=0.0, storm=0.0
+        )
+        self.feed_faults = Faults(feed_faults, config.time_scale, monotonic)
+        self.quota = QuotaMeter(config.daily_quota, quota_clock)
+        #: The WebSub hub; ``callbacks`` is the client it calls subscribers with.
+        self.hub = Hub(
+            self.catalogue,
+            self.clock,
+            callbacks=callbacks,
+            push_delay_s=config.push_delay_s,
+            push_loss=config.push_loss,
+            max_lease_s=config.max_lease_s,
+            seed=_derived_seed(config.seed, "hub"),
+        )
         self._lock = threading.Lock()
         self._outcomes: Counter[str] = Counter()
         self._charged: Counter[str] = Counter()
+        self._feed_outcomes: Counter[str] = Counter()
 
     @property
     def used(self) -> int:
@@ -273,6 +331,7 @@ class FakeYouTube:
     def stats(self) -> Json:
         with self._lock:
             outcomes, charged = dict(self._outcomes), dict(self._charged)
+            feed = dict(self._feed_outcomes)
         used = self.quota.used()
         return {
             "day": self.quota.today(),
@@ -285,20 +344,38 @@ class FakeYouTube:
             "requests": sum(outcomes.values()),
             "storming": self.faults.storming,
             "sim_now": _rfc3339(self.clock()),
+            "feed": {"requests": sum(feed.values()), "outcomes": feed},
+            "hub": self.hub.stats(),
         }
 
     def reset(self) -> None:
-        """Forget charges and counters and restart the fault RNG (the simulated clock runs on)."""
+        """Forget charges, counters and the hub's subscriptions and restart the fault RNGs (the
+        simulated clock runs on)."""
         self.quota.reset()
         self.faults.reset()
+        self.feed_faults.reset()
+        self.hub.reset()
         with self._lock:
             self._outcomes.clear()
             self._charged.clear()
+            self._feed_outcomes.clear()
 
-    def answer(self, http_method: str, path: str, params: Params) -> Answer:
-        """Answer one request: ``params`` are the decoded query pairs, repeats allowed."""
+    def answer(
+        self,
+        http_method: str,
+        path: str,
+        params: Params,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Answer one request: ``params`` are the decoded query pairs, repeats allowed;
+        ``headers`` have lower-case names (only the hub reads them, and the body)."""
         if path.startswith(ADMIN_PREFIX):
             return self._admin(http_method, path[len(ADMIN_PREFIX) :], _merged(params))
+        if path == FEED_PATH:
+            return self._feed(http_method, _merged(params))
+        if path == SUBSCRIBE_PATH:
+            return self._subscribe(http_method, params, body, headers or {})
         method = METHODS.get(path[len(API_PREFIX) :]) if path.startswith(API_PREFIX) else None
         if method is None or http_method != "GET":
             self._count("notFound")
@@ -329,18 +406,68 @@ class FakeYouTube:
             limited = Rejected(403, "rateLimitExceeded", "usageLimits", "Rate Limit Exceeded")
             return _json(403, limited.body, delay)
         try:
-            body = self._list(method, query)
+            listed = self._list(method, query)
         except Rejected as exc:
             self._count("invalid", charged=method)
             return _json(exc.status, exc.body, delay)
         self._count("ok", charged=method)
-        return _json(200, body, delay)
+        return _json(200, listed, delay)
 
     def _count(self, outcome: str, charged: str | None = None) -> None:
         with self._lock:
             self._outcomes[outcome] += 1
             if charged:
                 self._charged[charged] += 1
+
+    # -- the public feed and the hub -----------------------------------------------------------
+
+    def _feed(self, http_method: str, query: Mapping[str, str]) -> Answer:
+        """The channel's Atom feed: free, and faulted only as a failing host would be."""
+        if http_method != "GET":
+            return self._feed_answer("methodNotAllowed", 405, "Method Not Allowed")
+        decision = self.feed_faults.decide()
+        delay = decision.delay_s
+        if decision.fault is Fault.DROP:
+            with self._lock:
+                self._feed_outcomes["dropped"] += 1
+            return Answer(0, b"", delay, dropped=True)
+        if decision.fault is Fault.SERVER_ERROR:
+            return self._feed_answer("serverError", decision.status, "Server Error", delay)
+        channel_id, playlist_id = query.get("channel_id"), query.get("playlist_id")
+        if (channel_id is None) == (playlist_id is None):
+            return self._feed_answer("invalid", 400, "Give channel_id or playlist_id.", delay)
+        wanted, prefix = (channel_id, "UC") if channel_id is not None else (playlist_id, "UU")
+        index = self.catalogue.locate_channel(wanted or "")
+        if index is None or not (wanted or "").startswith(prefix):
+            return self._feed_answer("notFound", 404, "Not Found", delay)
+        at = self.clock() - timedelta(seconds=self.config.feed_delay_s)
+        _, videos = self.catalogue.uploads(index, 0, FEED_ENTRIES, at)
+        body = render_feed(self.catalogue.channel(index), videos)
+        with self._lock:
+            self._feed_outcomes["ok"] += 1
+        return Answer(200, body, delay, content_type=ATOM_TYPE)
+
+    def _feed_answer(self, outcome: str, status: int, text: str, delay_s: float = 0.0) -> Answer:
+        with self._lock:
+            self._feed_outcomes[outcome] += 1
+        # YouTube's feed errors are small HTML pages.
+        page = f"<html><body><h1>{status} {text}</h1></body></html>".encode()
+        return Answer(status, page, delay_s, content_type=_HTML_TYPE)
+
+    def _subscribe(
+        self, http_method: str, params: Params, body: bytes, headers: Mapping[str, str]
+    ) -> Answer:
+        if http_method != "POST":
+            return Answer(405, b"Use POST /subscribe.", content_type=_TEXT_TYPE)
+        # Google's hub reads hub.* from the query string and a form body alike.
+        fields = dict(params)
+        if headers.get("content-type", _FORM_TYPE).split(";")[0].strip().lower() == _FORM_TYPE:
+            fields |= parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        try:
+            self.hub.submit(fields)
+        except SubscribeError as exc:
+            return Answer(400, str(exc).encode(), content_type=_TEXT_TYPE)
+        return Answer(202, b"", content_type=_TEXT_TYPE)
 
     # -- list methods --------------------------------------------------------------------------
 
@@ -447,7 +574,7 @@ class FakeYouTube:
 
     def _admin(self, http_method: str, action: str, query: Mapping[str, str]) -> Answer:
         expected = "GET" if action == "stats" else "POST"
-        if action not in ("stats", "reset", "storm", "advance"):
+        if action not in _ADMIN_ACTIONS:
             return _json(404, Rejected(404, "notFound", "global", "No such admin action.").body)
         if http_method != expected:
             error = Rejected(405, "methodNotAllowed", "global", f"Use {expected} /_fake/{action}.")
@@ -465,6 +592,8 @@ class FakeYouTube:
                 if not isinstance(self.clock, SimClock):
                     raise ValueError("this fake's clock was injected: advance it directly")
                 self.clock.advance(timedelta(seconds=_admin_number(query, "seconds") or 0.0))
+            elif action == "hub/pump":
+                return _json(200, self.hub.pump().as_json())
         except ValueError as exc:
             return _json(400, _bad_parameter(action, str(exc)).body)
         return _json(200, self.stats())
@@ -747,6 +876,12 @@ def _json(status: int, body: Json, delay_s: float = 0.0) -> Answer:
     return Answer(status, json.dumps(body, separators=(",", ":")).encode(), delay_s)
 
 
+def _derived_seed(seed: int, stream: str) -> int:
+    """A seed for another RNG stream, so draws of one never shift those of another."""
+    digest = hashlib.blake2b(f"{seed}:{stream}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
 # -- transports ---------------------------------------------------------------------------------
 
 
@@ -766,7 +901,8 @@ def _response(answer: Answer, request: httpx.Request, timed_out: bool) -> httpx.
         raise httpx.ReadTimeout("The read operation timed out", request=request)
     if answer.dropped:
         raise DroppedConnection("Server disconnected without sending a response.", request=request)
-    return httpx.Response(answer.status, headers=_HEADERS, content=answer.body, request=request)
+    headers = {"content-type": answer.content_type}
+    return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
 
 
 class FakeTransport(httpx.BaseTransport):
@@ -782,7 +918,11 @@ class FakeTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         answer = self.fake.answer(
-            request.method, request.url.path, request.url.params.multi_items()
+            request.method,
+            request.url.path,
+            request.url.params.multi_items(),
+            request.read(),
+            request.headers,
         )
         timeout = _read_timeout(answer, request)
         wait = answer.delay_s if timeout is None else timeout
@@ -799,7 +939,11 @@ class AsyncFakeTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         answer = self.fake.answer(
-            request.method, request.url.path, request.url.params.multi_items()
+            request.method,
+            request.url.path,
+            request.url.params.multi_items(),
+            await request.aread(),
+            request.headers,
         )
         timeout = _read_timeout(answer, request)
         wait = answer.delay_s if timeout is None else timeout
@@ -827,39 +971,75 @@ class FakeApp:
     A dropped connection sends the status line and headers, then raises ``DroppedConnection``:
     uvicorn closes the socket mid-response (the client sees ``RemoteProtocolError``) and
     ``httpx.ASGITransport`` re-raises it to the client.
+
+    With ``hub_interval_s`` > 0 the app's lifespan pumps the hub that often (real seconds), in a
+    worker thread: a callback that calls back into this app must not find its loop blocked.
     """
 
-    def __init__(self, fake: FakeYouTube) -> None:
+    def __init__(self, fake: FakeYouTube, hub_interval_s: float = 0.0) -> None:
         self.fake = fake
+        self.hub_interval_s = hub_interval_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
         params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        answer = self.fake.answer(scope["method"], scope["path"], params)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await _body(receive)
+        answer = self.fake.answer(scope["method"], scope["path"], params, body, headers)
         if answer.delay_s > 0:
             await asyncio.sleep(answer.delay_s)
         status = answer.status or 200
-        length = str(len(answer.body) or 1).encode()
-        headers = [(k.encode(), v.encode()) for k, v in _HEADERS.items()]
-        headers.append((b"content-length", length))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        # A drop promises a body it never sends, so the client sees the connection cut.
+        length = str(len(answer.body) or int(answer.dropped)).encode()
+        response_headers = [
+            (b"content-type", answer.content_type.encode()),
+            (b"content-length", length),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
         if answer.dropped:
             raise DroppedConnection("dropped by fault injection")
         await send({"type": "http.response.body", "body": answer.body})
 
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        pumping: asyncio.Task[None] | None = None
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self.hub_interval_s > 0:
+                    pumping = asyncio.create_task(self._pump_hub(self.hub_interval_s))
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if pumping is not None:
+                    pumping.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await pumping
+                self.fake.hub.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+    async def _pump_hub(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await asyncio.to_thread(self.fake.hub.pump)
+            except Exception:
+                # One failed pump must not stop the hub for the rest of the run.
+                logging.getLogger(__name__).exception("hub pump failed")
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
     while True:
         message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+        if message["type"] != "http.request":
+            return b""
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 class _QuietDrops(logging.Filter):
@@ -893,6 +1073,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--storm", type=float, default=0.0, help="rate at which quota storms start")
     p.add_argument("--storm-requests", type=int, default=100, help="requests a storm lasts")
     p.add_argument("--fault-seed", type=int, default=None, help="default: --seed")
+    p.add_argument(
+        "--feed-delay", type=float, default=300.0, help="simulated seconds the Atom feed lags"
+    )
+    p.add_argument(
+        "--push-delay",
+        type=float,
+        default=30.0,
+        help="simulated seconds from an upload to the hub's notification",
+    )
+    p.add_argument(
+        "--push-loss", type=float, default=0.0, help="rate of notifications the hub never sends"
+    )
+    p.add_argument(
+        "--max-lease",
+        type=int,
+        default=DEFAULT_MAX_LEASE_S,
+        help="longest WebSub lease the hub grants, seconds",
+    )
+    p.add_argument(
+        "--hub-interval",
+        type=float,
+        default=1.0,
+        help="real seconds between pumps of the WebSub hub; 0 disables",
+    )
     p.add_argument("--log-level", default="warning")
     return p
 
@@ -916,25 +1120,35 @@ def config_from_args(args: argparse.Namespace) -> FakeConfig:
         start=args.start,
         time_scale=args.time_scale,
         faults=faults,
+        feed_delay_s=args.feed_delay,
+        push_delay_s=args.push_delay,
+        push_loss=args.push_loss,
+        max_lease_s=args.max_lease,
     )
 
 
-def create_app(config: FakeConfig | None = None) -> FakeApp:
-    """The ASGI app; without ``config``, options come from ``$YTSCALE_FAKE_ARGS`` (CLI syntax)."""
+def create_app(config: FakeConfig | None = None, *, hub_interval_s: float | None = None) -> FakeApp:
+    """The ASGI app; without ``config``, options come from ``$YTSCALE_FAKE_ARGS`` (CLI syntax).
+
+    ``hub_interval_s`` defaults to ``--hub-interval`` when options come from the environment
+    and to 0 (pump by hand) when ``config`` is given.
+    """
     if config is None:
         args = parser().parse_args(shlex.split(os.environ.get("YTSCALE_FAKE_ARGS", "")))
         config = config_from_args(args)
+        if hub_interval_s is None:
+            hub_interval_s = args.hub_interval
     log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _QuietDrops) for f in log.filters):
         log.addFilter(_QuietDrops())
-    return FakeApp(FakeYouTube(config))
+    return FakeApp(FakeYouTube(config), hub_interval_s=hub_interval_s or 0.0)
 
 
 def main(argv: Iterable[str] | None = None) -> None:
     import uvicorn
 
     args = parser().parse_args(None if argv is None else list(argv))
-    app = create_app(config_from_args(args))
+    app = create_app(config_from_args(args), hub_interval_s=args.hub_interval)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, lifespan="on")
 
 
