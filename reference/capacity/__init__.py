@@ -7,6 +7,7 @@ p = CapacityParams(sources=100_000, workers=40)
 binding_constraint(p)          # the limit that binds first, with its demand and capacity
 simulate(p, windows=96)        # one day, window by window
 compare(p)                     # analytic vs simulated, side by side
+compare_strategies()           # API polling vs feeds vs push at 100K sources
 ```
 
 Importing this package needs no numpy; ``simulate`` and ``compare`` import it when first used.
@@ -42,6 +43,14 @@ from reference.capacity.analytic import (
     utilisation,
 )
 from reference.capacity.params import STRATEGIES, CapacityParams, SyncStrategy
+from reference.capacity.strategies import (
+    Deployment,
+    StrategyFigures,
+    compare_strategies,
+    figures,
+    freshness_quantile,
+    units_series,
+)
 
 if TYPE_CHECKING:
     from reference.capacity.comparison import Comparison, compare
@@ -61,12 +70,15 @@ __all__ = [
     "Comparison",
     "Constraint",
     "CyclePoint",
+    "Deployment",
     "SimResult",
     "SlotPlan",
+    "StrategyFigures",
     "SyncStrategy",
     "WindowStats",
     "binding_constraint",
     "compare",
+    "compare_strategies",
     "constraints",
     "cycle_limits",
     "cycle_time",
@@ -76,6 +88,8 @@ __all__ = [
     "erlang_c",
     "expected_redeliveries",
     "expected_units",
+    "figures",
+    "freshness_quantile",
     "littles_law",
     "mean_wait",
     "offered_load",
@@ -86,6 +100,7 @@ __all__ = [
     "slots_needed",
     "syncs_per_day",
     "throughput",
+    "units_series",
     "utilisation",
 ]
 
