@@ -44,7 +44,10 @@ def require_env(name: str) -> str:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's backend URLs by accident."""
-    for name in ("DATABASE_URL", "REDIS_URL", "YOUTUBE_URL", "BROKER_URL"):
+    for name in (
+        "DATABASE_URL", "REDIS_URL", "YOUTUBE_URL", "BROKER_URL", "YTSCALE_SYNC_STRATEGY",
+        "YOUTUBE_FEED_URL", "WEBSUB_HUB_URL", "YTSCALE_CALLBACK_URL",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
 
 

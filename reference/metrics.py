@@ -23,7 +23,13 @@ from typing import Any
 import httpx
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference.quota.ledger import QuotaLedger, Reservation
@@ -125,6 +131,12 @@ class Metrics:
             "YouTube quota units a task reserved (net of refunds), by task name.",
             ["task"],
             buckets=_UNIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.websub = Counter(
+            "ytscale_websub_notifications",
+            "WebSub notifications received, by outcome (accepted, unsigned, forged, malformed).",
+            ["outcome"],
             registry=self.registry,
         )
         self._apps: list[Celery] = []

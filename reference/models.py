@@ -180,6 +180,40 @@ class ContentSource(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class PushSubscription(Base):
+    """A channel's WebSub subscription: one per channel, however many users sync it.
+
+    ``lease_expires_at`` is what the hub granted when it last verified our intent (None: never
+    verified yet); ``requested_at`` keeps a pending (un)subscribe from being sent again each tick.
+    """
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (Index("ix_push_subscriptions_lease_expires_at", "lease_expires_at"),)
+
+    channel_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PendingUpload(Base):
+    """A new upload found without spending quota (feed or push), waiting for its details.
+
+    Keyed by video: the feed and a notification reporting the same upload make one row, fetched
+    once for every user who syncs the channel. ``claimed_until`` leases a row to one flush.
+    """
+
+    __tablename__ = "pending_uploads"
+    __table_args__ = (Index("ix_pending_uploads_detected_at", "detected_at"),)
+
+    video_id: Mapped[str] = mapped_column(String(11), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(24))
+    #: "feed" or "push": whichever reported it first.
+    via: Mapped[str] = mapped_column(String(8))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ImportRequest(Base):
     """Every import a user asks for, and how it ended: nothing requested is silently lost."""
 

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from reference import projects, sources
+from reference import projects, sources, uploads
 from reference.matching import Match, link_matches
 from reference.models import ContentSource, ImportRequest, utcnow
 from reference.projects import NewProject
+from reference.quota.costs import MAX_IDS_PER_CALL
 from reference.services import Services
 from reference.videos import InvalidChannelRef, InvalidVideoURL, canonical_video_id, channel_ref
+from reference.youtube.atom import FEED_ENTRIES
 from reference.youtube.errors import (
     CircuitOpenError,
     RateLimitedError,
@@ -42,6 +44,14 @@ BULK_MATCH_THRESHOLD = 10
 #: window, inside the report's cap of 5,000 (its "30-minute cycle" is what reference.capacity
 #: shows no window cap, worker pool or quota can serve).
 SYNC_INTERVAL = timedelta(hours=24)
+#: The sync interval per strategy (``Settings.sync_strategy``). A feed read costs no quota, so
+#: feeds are read hourly; under ``push`` the feed read is only the fallback for lost notifications
+#: and lapsed leases, every 6 hours.
+SYNC_INTERVALS: dict[str, timedelta] = {
+    "api_polling": SYNC_INTERVAL,
+    "feed_polling": timedelta(hours=1),
+    "push": timedelta(hours=6),
+}
 #: The report's sync window and its cap of sources per window.
 WINDOW_S = 900
 WINDOW_CAP = 5000
@@ -167,38 +177,34 @@ def import_channel(services: Services, request_id: int, now: datetime | None = N
             channel_id=channel.id,
             uploads_playlist_id=playlist,
             last_video_id=newest,
-            next_sync_at=(now or utcnow()) + SYNC_INTERVAL,
+            next_sync_at=(now or services.clock())
+            + SYNC_INTERVALS[services.settings.sync_strategy],
         )
         _end(session, request_id, "imported", None)
     return Outcome(request_id, "imported", imported=imported)
 
 
 def sync_source(services: Services, source_id: int, now: datetime | None = None) -> int:
-    """Import a source's uploads newer than the last one seen; returns how many were new.
+    """Look for a source's new uploads by the deployment's strategy; returns how many were new.
 
-    The uploads playlist is newest first, so paging stops at the first video already known: a
-    source with nothing new costs one ``playlistItems.list`` unit.
+    ``api_polling`` imports them at once from the uploads playlist (a unit per page and per 50
+    videos). ``feed_polling`` and ``push`` (whose regular sync is the fallback read) take the ids
+    from the channel's feed for free and leave the details to :func:`flush_uploads`; a feed whose
+    every entry is new may hide more uploads than it lists, so that sync pages the playlist.
     """
-    now = now or utcnow()
+    now = now or services.clock()
     with services.sessions() as session:
         source = session.get(ContentSource, source_id)
         if source is None:
             raise LookupError(f"no content source with id {source_id}")
-        user_id, playlist, known = source.user_id, source.uploads_playlist_id, source.last_video_id
-    if not playlist:
+        session.expunge(source)
+    if not source.uploads_playlist_id:
         raise LookupError(f"content source {source_id} has no uploads playlist")
-    newest: str | None = None
-    imported = 0
     try:
-        for number, page in enumerate(services.youtube.playlist_pages(playlist, user_id=user_id)):
-            ids = [item.video_id for item in page.items]
-            newest = newest or (ids[0] if ids else None)
-            fresh = ids[: ids.index(known)] if known in ids else ids
-            imported += _import_new(
-                services, user_id, fresh, match=len(fresh) <= BULK_MATCH_THRESHOLD
-            )
-            if len(fresh) < len(ids) or number + 1 >= MAX_SYNC_PAGES:
-                break
+        if services.settings.sync_strategy == "api_polling":
+            found, newest = _page_uploads(services, source)
+        else:
+            found, newest = _read_feed(services, source, now)
     except YouTubeError as exc:
         with services.sessions.begin() as session:
             sources.mark_failed(session, source_id, reason=f"{exc.reason}: {exc}", now=now)
@@ -209,11 +215,130 @@ def sync_source(services: Services, source_id: int, now: datetime | None = None)
         sources.mark_synced(
             session,
             source_id,
-            newest_video_id=newest or known,
-            next_sync_at=now + SYNC_INTERVAL,
+            newest_video_id=newest or source.last_video_id,
+            next_sync_at=now + _interval(services),
             now=now,
         )
-    return imported
+    return found
+
+
+def _page_uploads(services: Services, source: ContentSource) -> tuple[int, str | None]:
+    """Import uploads newer than the last seen from the uploads playlist: (imported, newest).
+
+    The playlist is newest first, so paging stops at the first known video: a source with nothing
+    new costs one ``playlistItems.list`` unit.
+    """
+    assert source.uploads_playlist_id is not None
+    user_id, known = source.user_id, source.last_video_id
+    newest: str | None = None
+    imported = 0
+    pages = services.youtube.playlist_pages(source.uploads_playlist_id, user_id=user_id)
+    for number, page in enumerate(pages):
+        ids = [item.video_id for item in page.items]
+        newest = newest or (ids[0] if ids else None)
+        fresh = ids[: ids.index(known)] if known in ids else ids
+        imported += _import_new(services, user_id, fresh, match=len(fresh) <= BULK_MATCH_THRESHOLD)
+        if len(fresh) < len(ids) or number + 1 >= MAX_SYNC_PAGES:
+            break
+    return imported, newest
+
+
+def _read_feed(services: Services, source: ContentSource, now: datetime) -> tuple[int, str | None]:
+    """Record the feed's uploads newer than the last seen for the detail fetch: (new, newest)."""
+    feed = services.feeds.channel(source.channel_id)
+    ids = [entry.video_id for entry in feed.entries if entry.channel_id == source.channel_id]
+    known = source.last_video_id
+    if known in ids:
+        fresh = ids[: ids.index(known)]
+    elif known is None or len(ids) < FEED_ENTRIES:
+        fresh = ids
+    else:
+        # Every entry is new: more may have been uploaded than the feed lists.
+        return _page_uploads(services, source)
+    with services.sessions.begin() as session:
+        have = projects.find_existing(session, source.user_id, fresh)
+        new = [video_id for video_id in fresh if video_id not in have]
+        uploads.record(session, source.channel_id, new, via="feed", now=now)
+    return len(new), ids[0] if ids else None
+
+
+def _interval(services: Services) -> timedelta:
+    return SYNC_INTERVALS[services.settings.sync_strategy]
+
+
+@dataclass(frozen=True)
+class Flushed:
+    """What one :func:`flush_uploads` did."""
+
+    #: Pending uploads taken.
+    claimed: int
+    #: Ids asked of ``videos.list`` (a unit per 50), and videos it returned.
+    requested: int
+    fetched: int
+    #: Projects created, over every user who syncs the channels.
+    stored: int
+    #: Why the flush stopped early (its rows wait for the next one), or None.
+    error: str | None = None
+
+
+def flush_uploads(
+    services: Services, now: datetime | None = None, *, max_ids: int = 1_000
+) -> Flushed:
+    """Fetch the details of pending uploads, 50 ids a unit across channels, and store them.
+
+    Each video is stored for every user with an active source on its channel; ids every such
+    user has already cost nothing. A failed fetch (quota, YouTube down) hands its rows back, so
+    an upload waits for the next flush instead of being lost.
+    """
+    now = now or services.clock()
+    with services.sessions.begin() as session:
+        claimed = uploads.claim(session, now=now, limit=max_ids)
+    if not claimed:
+        return Flushed(0, 0, 0, 0)
+    wanted = _who_wants(services, claimed)
+    needed = list(dict.fromkeys(v for ids in wanted.values() for v in ids))
+    with services.sessions.begin() as session:
+        uploads.forget(session, [r.video_id for r in claimed if r.video_id not in set(needed)])
+    requested = fetched = stored = 0
+    for start in range(0, len(needed), MAX_IDS_PER_CALL):
+        batch = needed[start : start + MAX_IDS_PER_CALL]
+        try:
+            videos = {v.id: v for v in services.youtube.videos(batch)}
+        except YouTubeError as exc:
+            with services.sessions.begin() as session:
+                uploads.release(session, needed[start:])
+            return Flushed(len(claimed), requested, fetched, stored, f"{exc.reason}: {exc}")
+        requested, fetched = requested + len(batch), fetched + len(videos)
+        chosen = set(batch)
+        with services.sessions.begin() as session:
+            for user_id, ids in wanted.items():
+                mine = [videos[v] for v in ids if v in chosen and v in videos]
+                if mine:
+                    stored_now = _store(services, session, user_id, mine, match=True)
+                    stored += sum(r.created for r in stored_now.values())
+            uploads.forget(session, batch)
+    return Flushed(len(claimed), requested, fetched, stored)
+
+
+def _who_wants(services: Services, pending: Sequence[uploads.Pending]) -> dict[int, list[str]]:
+    """``{user_id: ids}``: the pending uploads each syncing user does not have yet."""
+    by_channel: dict[str, list[str]] = {}
+    for row in pending:
+        by_channel.setdefault(row.channel_id, []).append(row.video_id)
+    wanted: dict[int, list[str]] = {}
+    with services.sessions() as session:
+        syncing = session.execute(
+            select(ContentSource.user_id, ContentSource.channel_id).where(
+                ContentSource.channel_id.in_(by_channel), ContentSource.is_active == true()
+            )
+        ).all()
+        for user_id, channel_id in syncing:
+            ids = by_channel[channel_id]
+            have = projects.find_existing(session, user_id, ids)
+            missing = [v for v in ids if v not in have]
+            if missing:
+                wanted.setdefault(user_id, []).extend(missing)
+    return wanted
 
 
 # The report staggers every task of a window with a random countdown in 0..900 s. Ours releases
@@ -262,7 +387,7 @@ def schedule_due(
     the horizon. Claiming moves a source's ``next_sync_at`` past the horizon, so a scheduler that
     ticks again before the sync finishes does not enqueue it twice.
     """
-    now = now or utcnow()
+    now = now or services.clock()
     cap = cap if cap is not None else math.ceil(WINDOW_CAP * horizon_s / WINDOW_S)
     with services.sessions.begin() as session:
         due = sources.claim_due(

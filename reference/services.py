@@ -8,7 +8,9 @@ YouTube or an HTTP host — so tests, the load-test stack and production build t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 import redis
@@ -18,10 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from reference import kv
 from reference.db import make_engine, session_factory
 from reference.matching import AliasIndexCache, CachedMatcher
+from reference.models import utcnow
+from reference.push import HubClient
 from reference.quota import QuotaLedger, ledger_from_settings
 from reference.settings import Settings
 from reference.vocabulary import VocabularyVersion
-from reference.youtube.client import ClientConfig, YouTubeClient, client_from_settings
+from reference.youtube.client import ClientConfig, YouTubeClient, embedded_transport
+from reference.youtube.feed import FeedReader
 
 
 @dataclass
@@ -33,31 +38,54 @@ class Services:
     ledger: QuotaLedger
     youtube: YouTubeClient
     matcher: CachedMatcher
+    #: The channels' public feeds and the WebSub hub: how sources learn of uploads without quota.
+    feeds: FeedReader
+    hub: HubClient
+    #: What "now" is for the pipeline's schedules and leases (a simulated clock in the report).
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, youtube_transport: httpx.BaseTransport | None = None
+        cls,
+        settings: Settings,
+        *,
+        youtube_transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> Services:
-        """Connect to every backend ``settings`` names; ``youtube_transport`` overrides the URL."""
+        """Connect to every backend ``settings`` names; ``youtube_transport`` overrides the URL.
+
+        The Data API, the feeds and the hub share the one transport: the fake serves all three.
+        """
         engine = make_engine(settings.database_url)
         store = kv.connect(settings.redis_url)
-        ledger = ledger_from_settings(settings, prefix=f"{settings.key_prefix}quota:")
+        ledger = ledger_from_settings(settings, prefix=f"{settings.key_prefix}quota:", clock=clock)
         version = VocabularyVersion(store, key=f"{settings.key_prefix}vocabulary:version")
         cache = AliasIndexCache(engine, version)
+        transport = youtube_transport or embedded_transport(settings)
+        timeout = _client_config(settings).timeout
         return cls(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
             redis=store,
             ledger=ledger,
-            youtube=client_from_settings(
-                settings, ledger, youtube_transport, config=_client_config(settings)
+            youtube=YouTubeClient(
+                settings.youtube_url,
+                settings.youtube_api_key,
+                ledger,
+                transport=transport,
+                config=_client_config(settings),
             ),
             matcher=CachedMatcher(engine, cache),
+            feeds=FeedReader(settings.feed_base_url, transport=transport, timeout=timeout),
+            hub=HubClient(settings, transport=transport),
+            clock=clock,
         )
 
     def close(self) -> None:
         self.youtube.close()
+        self.feeds.close()
+        self.hub.close()
         self.engine.dispose()
 
 

@@ -21,6 +21,9 @@ VAR_DIR = PROJECT_ROOT / "var"
 FAKE_YOUTUBE_URL = "fake://youtube"
 #: An in-process fakeredis server with Lua support.
 FAKE_REDIS_URL = "fakeredis://"
+#: How content sources learn of new uploads (issue 7): the Data API's uploads playlist (quota on
+#: every sync), the channel's public Atom feed (no quota), or WebSub push with the feed as fallback.
+SYNC_STRATEGIES = ("api_polling", "feed_polling", "push")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,30 @@ class Settings:
     visibility_timeout_s: int | None = None
     #: Namespace of every key this deployment keeps in Redis, so deployments can share a server.
     key_prefix: str = "ytscale:"
+    #: One of :data:`SYNC_STRATEGIES`.
+    sync_strategy: str = "api_polling"
+    #: Host of the public channel feeds (``/feeds/videos.xml``); empty: ``youtube_url``, which is
+    #: right for the fake. Real YouTube: ``https://www.youtube.com``.
+    feed_url: str = ""
+    #: The WebSub hub's subscribe endpoint; empty: ``{youtube_url}/subscribe`` (the fake's hub).
+    #: Real YouTube: ``https://pubsubhubbub.appspot.com/subscribe``.
+    hub_url: str = ""
+    #: Public base URL of this deployment's API, where the hub posts notifications.
+    callback_url: str = "http://127.0.0.1:8000"
+
+    def __post_init__(self) -> None:
+        if self.sync_strategy not in SYNC_STRATEGIES:
+            raise ValueError(
+                f"unknown sync strategy {self.sync_strategy!r}: choose from {SYNC_STRATEGIES}"
+            )
+
+    @property
+    def feed_base_url(self) -> str:
+        return self.feed_url or self.youtube_url
+
+    @property
+    def hub_subscribe_url(self) -> str:
+        return self.hub_url or f"{self.youtube_url.rstrip('/')}/subscribe"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +93,10 @@ class Settings:
             key_prefix=env.get("YTSCALE_KEY_PREFIX", base.key_prefix),
             youtube_timeout_s=float(env.get("YOUTUBE_TIMEOUT_S", base.youtube_timeout_s)),
             visibility_timeout_s=int(visibility) if visibility else None,
+            sync_strategy=env.get("YTSCALE_SYNC_STRATEGY", base.sync_strategy),
+            feed_url=env.get("YOUTUBE_FEED_URL", base.feed_url),
+            hub_url=env.get("WEBSUB_HUB_URL", base.hub_url),
+            callback_url=env.get("YTSCALE_CALLBACK_URL", base.callback_url),
         )
 
     def describe(self) -> dict[str, str]:
@@ -77,6 +108,10 @@ class Settings:
             "broker_url": _redact(self.broker_url),
             "daily_quota": str(self.daily_quota),
             "user_quota": str(self.user_quota),
+            "sync_strategy": self.sync_strategy,
+            "feed_url": self.feed_base_url,
+            "hub_url": self.hub_subscribe_url,
+            "callback_url": self.callback_url,
         }
 
 

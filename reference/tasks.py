@@ -26,7 +26,7 @@ import httpx
 from celery import Celery, Task
 from celery.contrib.testing.worker import start_worker
 
-from reference import pipeline
+from reference import pipeline, push
 from reference.services import Services
 from reference.settings import Settings
 
@@ -44,6 +44,8 @@ SYNC_RATE_LIMIT = "100/m"
 #: Scheduler tick: each tick releases the sources due within it.
 TICK_S = 60.0
 MAX_RETRIES = 5
+#: How often subscriptions due for renewal are requested (a few hundred per call).
+RENEW_EVERY_S = 300.0
 
 
 class YtscaleCelery(Celery):
@@ -104,12 +106,23 @@ def create_app(
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        beat_schedule={
-            "schedule-due-sources": {"task": "ytscale.schedule_tick", "schedule": TICK_S}
-        },
+        beat_schedule=beat_schedule(app.settings),
     )
     _register(app)
     return app
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Periodic tasks: the sync tick always; the detail flush and lease renewal when quota-free."""
+    schedule = {"schedule-due-sources": {"task": "ytscale.schedule_tick", "schedule": TICK_S}}
+    if settings.sync_strategy != "api_polling":
+        schedule["flush-uploads"] = {"task": "ytscale.flush_uploads", "schedule": TICK_S}
+    if settings.sync_strategy == "push":
+        schedule["renew-subscriptions"] = {
+            "task": "ytscale.renew_subscriptions",
+            "schedule": RENEW_EVERY_S,
+        }
+    return schedule
 
 
 def _register(app: YtscaleCelery) -> None:
@@ -150,6 +163,17 @@ def _register(app: YtscaleCelery) -> None:
             horizon_s=TICK_S,
         )
         return len(planned)
+
+    @app.task(shared=False, name="ytscale.flush_uploads")
+    def flush_uploads() -> dict[str, Any]:
+        # A failed fetch hands its uploads back; the next tick's flush retries them.
+        return asdict(pipeline.flush_uploads(app.services))
+
+    @app.task(shared=False, name="ytscale.renew_subscriptions")
+    def renew_subscriptions() -> dict[str, Any]:
+        services = app.services
+        renewed = push.renew_subscriptions(services.sessions, services.hub, now=services.clock())
+        return asdict(renewed)
 
 
 @contextmanager

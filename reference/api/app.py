@@ -19,6 +19,7 @@ from reference import tasks
 from reference.api.context import BackendUnavailable, Context, Ctx, describe
 from reference.api.routes import router
 from reference.api.schemas import Health
+from reference.api.websub import router as websub_router
 from reference.metrics import CONTENT_TYPE_LATEST, Metrics, RequestTimer
 from reference.services import Services
 from reference.settings import Settings
@@ -67,6 +68,7 @@ def create_app(
     )
     app.state.ytscale = Context.build(services, celery_app, metrics)
     app.include_router(router)
+    app.include_router(websub_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], responses={503: {"model": Health}})
     app.add_api_route("/metrics", prometheus, methods=["GET"], response_class=Response)
     app.add_api_route("/v1/ping", ping, methods=["GET"])

@@ -57,7 +57,7 @@ from reference.youtube.errors import (
 )
 from reference.youtube.parse import Channel, Json, Page, Video
 
-__all__ = ["ClientConfig", "YouTubeClient", "client_from_settings"]
+__all__ = ["ClientConfig", "YouTubeClient", "client_from_settings", "embedded_transport"]
 
 T = TypeVar("T")
 
@@ -304,14 +304,22 @@ def client_from_settings(
     config: ClientConfig | None = None,
 ) -> YouTubeClient:
     """A client for ``settings.youtube_url``: ``fake://youtube`` means the in-process fake."""
-    base_url = settings.youtube_url
-    if transport is None and base_url == FAKE_YOUTUBE_URL:
-        from reference.youtube.fake import FakeConfig, FakeYouTube
-
-        transport = FakeYouTube(FakeConfig(daily_quota=settings.daily_quota)).transport()
     return YouTubeClient(
-        base_url, settings.youtube_api_key, ledger, transport=transport, config=config
+        settings.youtube_url,
+        settings.youtube_api_key,
+        ledger,
+        transport=transport or embedded_transport(settings),
+        config=config,
     )
+
+
+def embedded_transport(settings: Settings) -> httpx.BaseTransport | None:
+    """A new in-process fake's transport for ``fake://youtube``; None (the network) otherwise."""
+    if settings.youtube_url != FAKE_YOUTUBE_URL:
+        return None
+    from reference.youtube.fake import FakeConfig, FakeYouTube
+
+    return FakeYouTube(FakeConfig(daily_quota=settings.daily_quota)).transport()
 
 
 def _items(body: Json) -> list[Json]:

@@ -37,8 +37,24 @@ def schema_diff(url: str) -> list[Any]:
 def test_head_builds_exactly_the_models(url: str, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)  # no alembic.ini in sight: the package finds its migrations
     migrate.upgrade(url)
-    assert migrate.current(url) == migrate.head() == "0002"
+    assert migrate.current(url) == migrate.head() == "0003"
     assert schema_diff(url) == []
+
+
+#: Tables revision 0003 adds (issue 7's quota-free sync); 0001 and 0002 know nothing of them.
+TABLES_0003 = {"push_subscriptions", "pending_uploads"}
+
+
+def _kinds(diff: list[Any], *, without: set[str] = TABLES_0003) -> list[str]:
+    """The kinds of change in ``diff``, leaving out those on the tables named in ``without``."""
+    kinds = []
+    for change in diff:
+        first = change[0] if isinstance(change[0], tuple) else change
+        target = first[1]
+        table = getattr(target, "table", target)
+        if getattr(table, "name", None) not in without:
+            kinds.append(first[0])
+    return sorted(kinds)
 
 
 def test_0001_is_the_reports_schema(url: str) -> None:
@@ -46,8 +62,16 @@ def test_0001_is_the_reports_schema(url: str) -> None:
     diff = schema_diff(url)
     # Exactly what 0002 changes: video_id and its unique constraint missing, the report's index
     # extra, no quarantine table.
-    kinds = sorted((d[0][0] if isinstance(d[0], tuple) else d[0]) for d in diff)
-    assert kinds == ["add_column", "add_constraint", "add_index", "add_table", "remove_index"], diff
+    assert _kinds(diff) == [
+        "add_column", "add_constraint", "add_index", "add_table", "remove_index"
+    ], diff  # fmt: skip
+
+
+def test_0003_adds_exactly_the_push_and_pending_tables(url: str) -> None:
+    migrate.upgrade(url, "0002")
+    diff = schema_diff(url)
+    assert _kinds(diff) == [], diff
+    assert _kinds(diff, without=set()) == ["add_index", "add_index", "add_table", "add_table"]
 
 
 def test_down_and_up_again_returns_to_head(url: str) -> None:
@@ -65,7 +89,7 @@ def test_stamp_adopts_a_database_built_from_the_models(url: str) -> None:
     assert migrate.current(url) is None
     migrate.stamp(url)
     migrate.upgrade(url)  # nothing to do, and nothing fails
-    assert migrate.current(url) == "0002"
+    assert migrate.current(url) == migrate.head() == "0003"
 
 
 # --- 0002 on data -----------------------------------------------------------------------------

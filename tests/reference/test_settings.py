@@ -1,3 +1,5 @@
+import pytest
+
 from reference.settings import FAKE_REDIS_URL, FAKE_YOUTUBE_URL, Settings
 
 
@@ -25,3 +27,26 @@ def test_every_backend_is_one_variable_away() -> None:
     assert s.broker_url == "redis://127.0.0.1:6379/1"
     assert s.user_quota == 500
     assert s.describe()["database_url"] == "postgresql+psycopg://u:***@127.0.0.1/test"
+
+
+def test_the_sync_strategy_and_its_hosts_are_one_variable_away() -> None:
+    s = Settings.from_env({})
+    assert s.sync_strategy == "api_polling"
+    # The fake serves the feed and the hub on its own host.
+    assert (s.feed_base_url, s.hub_subscribe_url) == (FAKE_YOUTUBE_URL, "fake://youtube/subscribe")
+    real = Settings.from_env(
+        {
+            "YTSCALE_SYNC_STRATEGY": "push",
+            "YOUTUBE_FEED_URL": "https://www.youtube.com",
+            "WEBSUB_HUB_URL": "https://pubsubhubbub.appspot.com/subscribe",
+            "YTSCALE_CALLBACK_URL": "https://ytscale.example/",
+        }
+    )
+    assert real.sync_strategy == "push" and real.describe()["sync_strategy"] == "push"
+    assert real.feed_base_url == "https://www.youtube.com"
+    assert real.hub_subscribe_url == "https://pubsubhubbub.appspot.com/subscribe"
+
+
+def test_an_unknown_sync_strategy_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="carrier_pigeon.*api_polling"):
+        Settings.from_env({"YTSCALE_SYNC_STRATEGY": "carrier_pigeon"})

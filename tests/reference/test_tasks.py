@@ -100,3 +100,18 @@ def test_imports_and_sync_through_a_worker(worker: YtscaleCelery, fake: FakeYouT
         total = session.scalar(select(func.count()).select_from(Project))
         distinct = session.scalar(select(func.count(func.distinct(Project.video_id))))
     assert total == distinct == grown
+
+
+@pytest.mark.parametrize(
+    ("strategy", "periodic"),
+    [
+        ("api_polling", {"ytscale.schedule_tick"}),
+        ("feed_polling", {"ytscale.schedule_tick", "ytscale.flush_uploads"}),
+        ("push", {"ytscale.schedule_tick", "ytscale.flush_uploads", "ytscale.renew_subscriptions"}),
+    ],
+)
+def test_beat_runs_what_the_sync_strategy_needs(strategy: str, periodic: set[str]) -> None:
+    app = create_app(Settings(sync_strategy=strategy))
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert scheduled == periodic
+    assert scheduled <= set(app.tasks)

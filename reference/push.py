@@ -1,0 +1,249 @@
+"""The WebSub (PubSubHubbub 0.4) subscriber: subscriptions per channel, leases, notifications.
+
+YouTube pushes an Atom entry to a callback when a channel uploads (or retitles a video), through
+Google's hub, to whoever subscribed to the channel's topic. This module is our side of it:
+
+- :func:`renew_subscriptions` asks the hub for a subscription on every synced channel that has
+  none, or whose lease ends within :data:`RENEW_MARGIN`; the hub then verifies our intent
+  (:func:`verify_intent`, behind ``GET /websub/{channel_id}``) and grants a lease;
+- :func:`accept_notification` (behind ``POST /websub/{channel_id}``) checks the HMAC signature
+  and records each new upload for the batched detail fetch (:mod:`reference.uploads`).
+
+Each channel's ``hub.secret`` is derived from the deployment secret, so any API process can check
+a signature without a lookup. An unsigned or wrongly signed body is ignored, never parsed into
+work: the 0.4 spec says to acknowledge it with a 2xx anyway ("MUST still return a 2xx success
+response ... but locally ignore the message as invalid"), so a hub retrying a delivery signed with
+a rotated secret does not retry forever; the answer and the metrics say it was refused.
+
+Nothing here is trusted to be complete: notifications get lost and leases lapse, so under the
+``push`` strategy every source is still read through its feed every so often (the fallback).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+import httpx
+from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy.orm import Session, sessionmaker
+
+from reference import uploads
+from reference.models import Base, ContentSource, PushSubscription
+from reference.projects import dialect_insert
+from reference.settings import Settings
+from reference.youtube.atom import AtomError, channel_id_of_topic, parse_feed, topic_url
+
+log = logging.getLogger(__name__)
+
+_SUBSCRIPTIONS = Base.metadata.tables["push_subscriptions"]
+#: Lease we ask for; the hub may grant less (Google's grants at most a few days).
+LEASE_REQUEST = timedelta(days=10)
+#: Renew a lease this long before it ends, so a slow or failed renewal still has time to retry.
+RENEW_MARGIN = timedelta(days=1)
+#: A (re)subscription not verified within this time is asked for again.
+RETRY_AFTER = timedelta(minutes=30)
+#: Signature algorithms a hub may use (0.4 uses sha1; W3C WebSub adds the SHA-2 family).
+_DIGESTS: Final = {
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
+
+Outcome = Literal["accepted", "unsigned", "forged", "malformed"]
+
+
+class HubError(Exception):
+    """The hub refused or failed a subscription request; it is retried after ``RETRY_AFTER``."""
+
+
+def secret_for(deployment_secret: str, channel_id: str) -> str:
+    """The ``hub.secret`` of a channel's subscription: 64 hex characters (the hub takes < 200)."""
+    key = deployment_secret.encode()
+    return hmac.new(key, f"websub:{channel_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, body: bytes, method: str = "sha1") -> str:
+    """The ``X-Hub-Signature`` value a hub sends for ``body``: ``method=hex``."""
+    return f"{method}={hmac.new(secret.encode(), body, _DIGESTS[method]).hexdigest()}"
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """Whether ``X-Hub-Signature: method=hex`` is the HMAC of ``body`` under ``secret``."""
+    method = (header or "").partition("=")[0].strip().lower()
+    if method not in _DIGESTS or header is None:
+        return False
+    return hmac.compare_digest(sign(secret, body, method), header.strip().lower())
+
+
+def callback_for(settings: Settings, channel_id: str) -> str:
+    return f"{settings.callback_url.rstrip('/')}/websub/{channel_id}"
+
+
+class HubClient:
+    """Sends (un)subscribe requests to the hub's subscribe endpoint."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._settings = settings
+        self._http = httpx.Client(transport=transport, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, channel_id: str, mode: Literal["subscribe", "unsubscribe"]) -> None:
+        """Ask for (or cancel) the channel's subscription; the hub verifies it later."""
+        s = self._settings
+        form = {
+            "hub.callback": callback_for(s, channel_id),
+            "hub.mode": mode,
+            "hub.topic": topic_url(channel_id),
+            "hub.secret": secret_for(s.secret, channel_id),
+            "hub.lease_seconds": str(int(LEASE_REQUEST.total_seconds())),
+        }
+        try:
+            response = self._http.post(s.hub_subscribe_url, data=form)
+        except httpx.HTTPError as exc:
+            raise HubError(f"{mode} {channel_id}: {exc!r}") from exc
+        if response.status_code not in (202, 204):
+            detail = response.text.strip()[:200]
+            raise HubError(f"{mode} {channel_id}: HTTP {response.status_code} {detail}")
+
+
+@dataclass(frozen=True)
+class Renewed:
+    requested: int
+    failed: int
+
+
+def due_channels(session: Session, *, now: datetime, limit: int) -> list[str]:
+    """Synced channels whose subscription is missing or ends soon, and not asked for lately.
+
+    Channels with an active source but no subscription row are adopted first (a deployment
+    switching to ``push``, or a channel imported since), so every channel has one row to lease.
+    """
+    missing = (
+        select(ContentSource.channel_id)
+        .where(
+            ContentSource.is_active == true(),
+            ~exists().where(_SUBSCRIPTIONS.c.channel_id == ContentSource.channel_id),
+        )
+        .distinct()
+    )
+    adopt = dialect_insert(session, _SUBSCRIPTIONS).from_select(["channel_id"], missing)
+    session.execute(adopt.on_conflict_do_nothing(index_elements=("channel_id",)))
+    s = PushSubscription
+    ending = or_(s.lease_expires_at.is_(None), s.lease_expires_at <= now + RENEW_MARGIN)
+    quiet = or_(s.requested_at.is_(None), s.requested_at <= now - RETRY_AFTER)
+    chosen = list(
+        session.scalars(
+            select(s.channel_id)
+            .where(and_(ending, quiet))
+            .order_by(s.lease_expires_at.is_not(None), s.lease_expires_at)
+            .limit(limit)
+        )
+    )
+    if chosen:
+        session.execute(
+            _SUBSCRIPTIONS.update()
+            .where(_SUBSCRIPTIONS.c.channel_id.in_(chosen))
+            .values(requested_at=now)
+        )
+    return chosen
+
+
+def renew_subscriptions(
+    sessions: sessionmaker[Session], hub: HubClient, *, now: datetime, limit: int = 500
+) -> Renewed:
+    """Request the subscriptions that are due (at most ``limit`` per call, to spread the load)."""
+    with sessions.begin() as session:
+        channels = due_channels(session, now=now, limit=limit)
+    failed = 0
+    for channel_id in channels:
+        try:
+            hub.request(channel_id, "subscribe")
+        except HubError as exc:
+            failed += 1
+            log.warning("websub: %s (retried after %s)", exc, RETRY_AFTER)
+    return Renewed(requested=len(channels), failed=failed)
+
+
+def verify_intent(
+    session: Session,
+    channel_id: str,
+    *,
+    mode: str,
+    topic: str,
+    lease_seconds: int | None,
+    now: datetime,
+) -> bool:
+    """Whether we want what the hub is verifying; a confirmed subscription records its lease.
+
+    We want a subscription on a channel some active source syncs, and its cancellation otherwise.
+    """
+    if channel_id_of_topic(topic) != channel_id or mode not in ("subscribe", "unsubscribe"):
+        return False
+    wanted = session.scalar(
+        select(
+            exists().where(
+                ContentSource.channel_id == channel_id, ContentSource.is_active == true()
+            )
+        )
+    )
+    if mode == "unsubscribe":
+        if wanted:
+            return False
+        session.execute(_SUBSCRIPTIONS.delete().where(_SUBSCRIPTIONS.c.channel_id == channel_id))
+        return True
+    if not wanted or lease_seconds is None or lease_seconds <= 0:
+        return False
+    lease = {"verified_at": now, "lease_expires_at": now + timedelta(seconds=lease_seconds)}
+    insert = dialect_insert(session, _SUBSCRIPTIONS).values(channel_id=channel_id, **lease)
+    session.execute(insert.on_conflict_do_update(index_elements=("channel_id",), set_=lease))
+    return True
+
+
+@dataclass(frozen=True)
+class Notified:
+    outcome: Outcome
+    #: Uploads newly recorded for the detail fetch (0 for one already pending or refused).
+    recorded: int = 0
+    entries: int = 0
+
+
+def accept_notification(
+    session: Session,
+    settings: Settings,
+    channel_id: str,
+    body: bytes,
+    signature: str | None,
+    *,
+    now: datetime,
+) -> Notified:
+    """Check a notification's signature, then record the uploads it names for the detail fetch.
+
+    Entries naming another channel than the callback's are ignored: the signature proves which
+    subscription the hub delivered for, and nothing more.
+    """
+    if not signature:
+        return Notified("unsigned")
+    if not signature_ok(secret_for(settings.secret, channel_id), body, signature):
+        return Notified("forged")
+    try:
+        feed = parse_feed(body)
+    except AtomError as exc:
+        log.warning("websub: unreadable notification for %s: %s", channel_id, exc)
+        return Notified("malformed")
+    ids = [e.video_id for e in feed.entries if e.channel_id == channel_id]
+    recorded = uploads.record(session, channel_id, ids, via="push", now=now)
+    return Notified("accepted", recorded=recorded, entries=len(feed.entries))
