@@ -15,6 +15,7 @@ from typing import Any
 
 TITLES = {
     "capacity": "Capacity: model, simulation, and model vs measured",
+    "strategies": "Beyond the report: a sync that fits the YouTube quota",
     "loadtest": "Load test: rate and latency over time",
     "benchmarks": "Benchmarks: before / after / ours",
     "claims": "Claims audit",

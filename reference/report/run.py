@@ -29,7 +29,7 @@ from typing import Any
 
 from reference.settings import PROJECT_ROOT, Settings
 
-NOTEBOOKS = ("capacity", "loadtest", "benchmarks", "claims")
+NOTEBOOKS = ("capacity", "strategies", "loadtest", "benchmarks", "claims")
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 
 
@@ -41,10 +41,13 @@ class Scale:
     windows: int
     validation_sources: int
     validation_calibration: int
+    #: The sync-strategy run (issue 7): sources, and simulated days.
+    strategy_sources: int
+    strategy_days: float
 
     @classmethod
     def of(cls, quick: bool) -> Scale:
-        return cls(1_000, 8, 60, 30) if quick else cls(100_000, 96, 300, 100)
+        return cls(1_000, 8, 60, 30, 40, 1.0) if quick else cls(100_000, 96, 300, 100, 300, 2.0)
 
 
 @dataclass
@@ -155,6 +158,19 @@ def step_validation(run: Run) -> str:
     return f"model error at most {result.max_abs_error:.1%} ({result.broker} broker)"
 
 
+def step_strategies(run: Run) -> str:
+    from reference.report.freshness import FreshnessConfig, measure, model_comparison
+
+    config = FreshnessConfig(sources=run.scale.strategy_sources, days=run.scale.strategy_days)
+    result = measure(run.settings, config, progress=log)
+    result["model"] = model_comparison(result)
+    run.measurements["strategies"] = result
+    return ", ".join(
+        f"{name} p50 {figures['freshness_s']['p50']} s / {figures['units_per_day']:.0f} units/day"
+        for name, figures in result["strategies"].items()
+    )
+
+
 def step_collect(run: Run) -> str:
     """Read what other tools wrote: benchmark JSON and Locust's CSV history."""
     from reference.report import measure
@@ -200,6 +216,7 @@ STEPS: dict[str, Callable[[Run], str]] = {
     "measure": step_measure,
     "capacity": step_capacity,
     "validation": step_validation,
+    "strategies": step_strategies,
     "collect": step_collect,
     "claims": step_claims,
     "notebooks": step_notebooks,
