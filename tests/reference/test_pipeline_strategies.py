@@ -148,6 +148,7 @@ def count(services: Services, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+@pytest.mark.slow  # simulated days, minute by minute
 def test_push_imports_each_upload_minutes_after_it_and_spends_a_unit_per_batch(
     make_stack: Any,
 ) -> None:
@@ -171,6 +172,7 @@ def test_push_imports_each_upload_minutes_after_it_and_spends_a_unit_per_batch(
     assert units == stats["charged_calls"].get("videos.list", 0) <= len(expected)
 
 
+@pytest.mark.slow  # simulated days, minute by minute
 def test_missed_notifications_are_recovered_by_the_fallback_feed_read(make_stack: Any) -> None:
     stack = make_stack("push", push_loss=1.0)  # the hub loses every notification
     channel = busy_channel(stack.catalogue)
@@ -183,6 +185,7 @@ def test_missed_notifications_are_recovered_by_the_fallback_feed_read(make_stack
     assert set(expected) <= set(stack.video_ids(1))
 
 
+@pytest.mark.slow  # simulated days, minute by minute
 def test_a_lapsed_lease_is_caught_by_the_fallback_and_renewed(make_stack: Any) -> None:
     stack = make_stack("push", max_lease_s=3_600)
     channel = busy_channel(stack.catalogue)
@@ -204,6 +207,7 @@ def test_a_lapsed_lease_is_caught_by_the_fallback_and_renewed(make_stack: Any) -
     assert lease.lease_expires_at > lapsed_at, "renewed once renewals ran again"
 
 
+@pytest.mark.slow  # simulated days, minute by minute
 def test_feed_polling_imports_new_uploads_with_no_quota_but_their_details(
     make_stack: Any,
 ) -> None:
