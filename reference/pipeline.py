@@ -177,8 +177,7 @@ def import_channel(services: Services, request_id: int, now: datetime | None = N
             channel_id=channel.id,
             uploads_playlist_id=playlist,
             last_video_id=newest,
-            next_sync_at=(now or services.clock())
-            + SYNC_INTERVALS[services.settings.sync_strategy],
+            next_sync_at=(now or services.clock()) + _interval(services),
         )
         _end(session, request_id, "imported", None)
     return Outcome(request_id, "imported", imported=imported)
@@ -254,7 +253,7 @@ def _read_feed(services: Services, source: ContentSource, now: datetime) -> tupl
     if anchor is None and source.last_video_id is not None and len(ids) >= FEED_ENTRIES:
         # Every entry is new: more may have been uploaded than the feed lists.
         return _page_uploads(services, source)
-    new = [v for v in ids[:anchor] if v not in have]
+    new = ids[:anchor]
     with services.sessions.begin() as session:
         uploads.record(session, source.channel_id, new, via="feed", now=now)
     return len(new), ids[0] if ids else None
@@ -295,8 +294,10 @@ def flush_uploads(
         return Flushed(0, 0, 0, 0)
     wanted = _who_wants(services, claimed)
     needed = list(dict.fromkeys(v for ids in wanted.values() for v in ids))
+    needed_ids = set(needed)
+    unwanted = [r.video_id for r in claimed if r.video_id not in needed_ids]
     with services.sessions.begin() as session:
-        uploads.forget(session, [r.video_id for r in claimed if r.video_id not in set(needed)])
+        uploads.forget(session, unwanted)
     requested = fetched = stored = 0
     for start in range(0, len(needed), MAX_IDS_PER_CALL):
         batch = needed[start : start + MAX_IDS_PER_CALL]
