@@ -22,7 +22,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import create_engine, func, select
 
 from helpers import wait_for
-from reference import sources, tasks
+from reference import push, sources, tasks
 from reference.api import MAX_BODY_BYTES, create_app
 from reference.api.schemas import MAX_CHECK_URLS
 from reference.auth import token_for
@@ -32,6 +32,8 @@ from reference.projects import NewProject, upsert_project
 from reference.querycount import count_queries
 from reference.services import Services
 from reference.settings import Settings
+from reference.youtube.atom import render_notification, topic_url
+from reference.youtube.catalogue import Catalogue
 from reference.youtube.fake import FakeYouTube
 
 VIDEO = "dQw4w9WgXcQ"
@@ -340,6 +342,21 @@ def test_backends_down_answer_503_naming_the_backend(tmp_path: Any) -> None:
         assert answer.status_code == 503
         assert answer.json()["detail"].startswith("database unavailable: OperationalError")
         assert "Traceback" not in answer.text
+        # A notification we cannot store is not acknowledged: the hub delivers it again later.
+        catalogue = Catalogue(seed=1)
+        spec = catalogue.channel(catalogue.find_channel(1))
+        channel_id = spec.id
+        body = render_notification(
+            [(catalogue.video(spec, 0), spec)],
+            updated=utcnow(),
+            hub="hub",
+            topic=topic_url(spec.id),
+        )
+        signature = push.sign(push.secret_for(settings.secret, channel_id), body)
+        notified = client.post(
+            f"/websub/{channel_id}", content=body, headers={"X-Hub-Signature": signature}
+        )
+        assert notified.status_code == 503
     finally:
         services.close()
 
