@@ -81,8 +81,9 @@ if cap:
         )
 
 # %% [markdown]
-# ## Quota units per day vs the 10,000 budget, per sync strategy
-# 100K sources synced every 30 minutes, other limits lifted.
+# ## Quota units per day vs the 10,000 budget: the report's sync and ours
+# 100K sources synced every 30 minutes through the Data API, other limits lifted. Syncs that cost
+# no quota (the channel feed, WebSub push) are compared in the strategies notebook.
 
 # %%
 if cap:

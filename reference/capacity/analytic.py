@@ -152,21 +152,15 @@ def expected_units(strategy: SyncStrategy, mean_new_videos: float) -> float:
 
 
 def units_per_sync(p: CapacityParams, cycle_s: float) -> float:
-    """Mean units of one sync of a source synced every ``cycle_s`` (push: one upload per sync)."""
-    s = p.sync_strategy
-    if s.per_upload:
-        return float(s.units(1))
-    return expected_units(s, p.uploads_per_source_per_day * cycle_s / DAY_S)
+    """Mean units of one sync of a source synced every ``cycle_s``."""
+    return expected_units(p.sync_strategy, p.uploads_per_source_per_day * cycle_s / DAY_S)
 
 
 def _units_per_day(p: CapacityParams, cycle_s: float) -> float:
     """Units/day to sync every source every ``cycle_s``, duplicates included."""
     if not p.sources:
         return 0.0
-    if p.sync_strategy.per_upload:
-        syncs = p.sources * p.uploads_per_source_per_day
-    else:
-        syncs = p.sources * DAY_S / cycle_s * (1 + redeliveries_per_task(p))
+    syncs = p.sources * DAY_S / cycle_s * (1 + redeliveries_per_task(p))
     return syncs * units_per_sync(p, cycle_s)
 
 
@@ -200,8 +194,6 @@ def _quota_cycle(p: CapacityParams, floor_s: float) -> float:
         return 0.0
     if p.daily_quota <= 0:
         return math.inf
-    if p.sync_strategy.per_upload:
-        return 0.0 if _units_per_day(p, floor_s) <= p.daily_quota else math.inf
     cycle, needed = floor_s, _units_per_day(p, floor_s) / p.daily_quota * floor_s
     for _ in range(200):
         if needed <= cycle * (1 + 1e-9):

@@ -36,14 +36,13 @@ class SyncStrategy:
     """How one source's sync learns about new uploads, and what that costs in quota units.
 
     ``detect(n)`` is the cost of finding ``n`` new videos, ``fetch(n)`` of reading their metadata.
-    A polling strategy syncs every source every cycle; a push strategy (``per_upload``) runs one
-    sync per notified upload and never polls.
+    Every source is synced every cycle. The quota-free strategies (feed, push), whose detail
+    fetch is batched across sources, are modelled in :mod:`reference.capacity.strategies`.
     """
 
     name: str
     detect: Callable[[int], int]
     fetch: Callable[[int], int]
-    per_upload: bool = False
 
     def units(self, new_videos: int) -> int:
         """Quota units one sync that finds ``new_videos`` new uploads costs."""
@@ -69,10 +68,6 @@ STRATEGIES: Final[Mapping[str, SyncStrategy]] = {
             detect=lambda n: playlist_pages(n) * cost("playlistItems.list"),
             fetch=_fetch,
         ),
-        # The channel's public Atom feed lists recent uploads at no quota cost.
-        SyncStrategy("feed_polling", detect=lambda n: 0, fetch=_fetch),
-        # WebSub notifications name each upload; one videos.list per notification.
-        SyncStrategy("push", detect=lambda n: 0, fetch=_fetch, per_upload=True),
     )
 }
 

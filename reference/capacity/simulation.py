@@ -167,8 +167,6 @@ def simulate(p: CapacityParams, windows: int | None = None, seed: int = 0) -> Si
 
     Deterministic for a given ``seed``.
     """
-    if p.sync_strategy.per_upload:
-        raise ValueError(f"{p.strategy!r} does not poll; its quota is analytic only")
     n = round(p.windows_per_day) if windows is None else windows
     if n < 1:
         raise ValueError("simulate at least one window")

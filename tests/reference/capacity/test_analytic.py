@@ -64,15 +64,13 @@ def test_quota_units_per_day_against_the_budget() -> None:
     p = replace(REPORT, uploads_per_source_per_day=0, workers=1_000)
     assert a.quota_units_per_day(p) == pytest.approx(5000 * 96 * 2)
     by = a.quota_by_strategy(p)
+    assert set(by) == {"api_polling_report", "api_polling"}
     assert by["api_polling"] == pytest.approx(5000 * 96 * 1)
-    assert by["feed_polling"] == 0
-    assert by["push"] == 0
     busy = replace(p, uploads_per_source_per_day=1)
     by = a.quota_by_strategy(busy)
-    assert by["push"] == pytest.approx(5000)  # one videos.list per upload
-    # Polling each window rarely finds two uploads at once: the feed costs about what push does.
-    assert by["feed_polling"] == pytest.approx(5000, rel=0.01)
-    assert by["api_polling_report"] > by["api_polling"] > 50 * by["feed_polling"]
+    # A sync every window rarely finds an upload: about one videos.list per upload on top.
+    assert by["api_polling"] == pytest.approx(5000 * 96 + 5000, rel=0.01)
+    assert by["api_polling_report"] - by["api_polling"] == pytest.approx(5000 * 96)
 
 
 def test_expected_units_sums_the_poisson_distribution() -> None:

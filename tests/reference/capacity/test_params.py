@@ -22,17 +22,11 @@ def test_paging_reads_one_known_item_past_the_new_ones(new: int, pages: int, bat
         # channels.list + playlistItems pages + videos.list batches: never below 2 units
         ("api_polling_report", {0: 2, 1: 3, 49: 3, 50: 4, 120: 7}),
         ("api_polling", {0: 1, 1: 2, 50: 3}),
-        ("feed_polling", {0: 0, 1: 1, 51: 2}),
-        ("push", {0: 0, 1: 1}),
     ],
 )
 def test_units_per_sync_by_strategy(strategy: str, costs: dict[int, int]) -> None:
     s = STRATEGIES[strategy]
     assert {n: s.units(n) for n in costs} == costs
-
-
-def test_only_push_is_driven_by_uploads() -> None:
-    assert [name for name, s in STRATEGIES.items() if s.per_upload] == ["push"]
 
 
 def test_derived_figures() -> None:

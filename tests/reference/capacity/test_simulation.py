@@ -112,11 +112,6 @@ def test_seeded_runs_are_reproducible() -> None:
     assert one.windows != other.windows
 
 
-def test_push_is_not_simulated() -> None:
-    with pytest.raises(ValueError, match="does not poll"):
-        simulate(replace(STEADY, strategy="push"), windows=1)
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     sources=st.integers(0, 300),
