@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from helpers import statuses, wait_for
 from reference import pipeline
-from reference.models import ContentSource, Project
+from reference.models import ContentSource, PendingUpload, Project
 from reference.settings import Settings
 from reference.tasks import YtscaleCelery, create_app, embedded_worker
 from reference.youtube.fake import FakeYouTube
@@ -115,3 +115,45 @@ def test_beat_runs_what_the_sync_strategy_needs(strategy: str, periodic: set[str
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert scheduled == periodic
     assert scheduled <= set(app.tasks)
+
+
+def test_the_feed_sync_and_the_flush_run_through_a_worker(
+    settings: Settings, broker_url: str, fake: FakeYouTube, services: object
+) -> None:
+    feed = replace(settings, broker_url=broker_url, sync_strategy="feed_polling")
+    app = create_app(feed, youtube_transport=fake.transport())
+    catalogue = fake.catalogue
+    channel = catalogue.find_channel(5)
+    total = catalogue.video_count(channel)
+    with app.services.sessions.begin() as session:
+        session.add(
+            ContentSource(
+                user_id=1,
+                channel_id=catalogue.channel_id(channel),
+                uploads_playlist_id=catalogue.uploads_playlist_id(channel),
+                last_video_id=catalogue.video_id(channel, total - 4),  # three behind
+                next_sync_at=pipeline.utcnow(),
+            )
+        )
+        session.flush()
+    with app.services.sessions() as session:
+        source_id = session.scalars(select(ContentSource.id)).one()
+    with embedded_worker(app, concurrency=2):
+        app.tasks["ytscale.sync_source"].delay(source_id)
+
+        def recorded() -> bool:
+            """the feed sync to record the three uploads"""
+            with app.services.sessions() as session:
+                return session.scalar(select(func.count()).select_from(PendingUpload)) == 3
+
+        wait_for(recorded)
+        app.tasks["ytscale.flush_uploads"].delay()
+
+        def stored() -> bool:
+            """the flush to store them"""
+            with app.services.sessions() as session:
+                return session.scalar(select(func.count()).select_from(Project)) == 3
+
+        wait_for(stored)
+    app.services.close()
+    assert fake.stats()["charged_calls"] == {"videos.list": 1}
