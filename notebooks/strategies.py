@@ -177,14 +177,22 @@ if s:
                 + ("never" if interval is None else f"{interval / 86_400:.1f} days")
                 + " instead, so most uploads wait longer than the run lasts"
             )
+    waiting = {
+        "feed_polling": "uploaded since their feed's last read",
+        "push": "their notification lost, awaiting the next fallback feed read",
+    }
     for name in names:
         r = measured[name]
         if r["missing"]:
             age = r["missing_age_s"]
+            why = (
+                f"the budget ran out ({r['failed_syncs']} of {r['syncs']} syncs refused or failed)"
+                if r["failed_syncs"]
+                else waiting.get(name, "not found yet")
+            )
             print(
                 f"{name}: {r['missing']} of {r['uploads']} uploads not imported by the end "
-                f"(median age {human(age['p50'])}): the budget ran out "
-                f"({r['failed_syncs']} of {r['syncs']} syncs refused or failed)"
+                f"(median age {human(age['p50'])}, oldest {human(age['max'])}): {why}"
             )
     hub = measured.get("push", {}).get("hub")
     if hub:

@@ -246,15 +246,19 @@ def _read_feed(services: Services, source: ContentSource, now: datetime) -> tupl
     """Record the feed's uploads newer than the last seen for the detail fetch: (new, newest)."""
     feed = services.feeds.channel(source.channel_id)
     ids = [entry.video_id for entry in feed.entries if entry.channel_id == source.channel_id]
-    with services.sessions() as session:
-        have = projects.find_existing(session, source.user_id, ids)
-    # The feed is newest first: everything before the first video we know of is new.
-    anchor = next((i for i, v in enumerate(ids) if v == source.last_video_id or v in have), None)
-    if anchor is None and source.last_video_id is not None and len(ids) >= FEED_ENTRIES:
-        # Every entry is new: more may have been uploaded than the feed lists.
+    known = source.last_video_id
+    if known in ids:
+        # Newest first: everything before the last video seen is new.
+        fresh = ids[: ids.index(known)]
+    elif known is None or len(ids) < FEED_ENTRIES:
+        fresh = ids
+    else:
+        # Every entry is newer than the last seen: more may be new than the feed lists.
         return _page_uploads(services, source)
-    new = ids[:anchor]
     with services.sessions.begin() as session:
+        # Push may have stored some already, in any order: a newer one says nothing of older ones.
+        have = projects.find_existing(session, source.user_id, fresh)
+        new = [video_id for video_id in fresh if video_id not in have]
         uploads.record(session, source.channel_id, new, via="feed", now=now)
     return len(new), ids[0] if ids else None
 

@@ -163,7 +163,7 @@ def due_channels(session: Session, *, now: datetime, limit: int) -> list[str]:
 
 
 def renew_subscriptions(
-    sessions: sessionmaker[Session], hub: HubClient, *, now: datetime, limit: int = 500
+    sessions: sessionmaker[Session], hub: HubClient, *, now: datetime, limit: int = 2_000
 ) -> Renewed:
     """Request the subscriptions that are due (at most ``limit`` per call, to spread the load)."""
     with sessions.begin() as session:

@@ -44,7 +44,8 @@ SYNC_RATE_LIMIT = "100/m"
 #: Scheduler tick: each tick releases the sources due within it.
 TICK_S = 60.0
 MAX_RETRIES = 5
-#: How often subscriptions due for renewal are requested (a few hundred per call).
+#: How often subscriptions due for renewal are requested (up to 2,000 per call: 100K new
+#: channels are all subscribed within about 4 hours, 7 hub requests a second).
 RENEW_EVERY_S = 300.0
 
 

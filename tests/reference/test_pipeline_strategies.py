@@ -257,6 +257,28 @@ def test_feed_and_push_reporting_one_video_make_one_project_and_one_fetch(
     assert stack.fake.used == 1 and count(stack.services, Project) == 2
 
 
+def test_a_lost_notification_behind_a_delivered_one_is_still_found_by_the_fallback(
+    make_stack: Any,
+) -> None:
+    stack = make_stack("push")
+    catalogue = stack.catalogue
+    channel = catalogue.find_channel(5, at=EPOCH)
+    total = catalogue.video_count(channel, EPOCH)
+    source_id = add_source(stack, 1, channel)
+    with stack.services.sessions.begin() as session:
+        source = session.get(ContentSource, source_id)
+        assert source is not None
+        source.last_video_id = catalogue.video_id(channel, total - 3)
+    lost, delivered = (catalogue.video_id(channel, total - n) for n in (2, 1))
+    _post(stack, channel, _notification(stack, channel, delivered), signed=True)
+    pipeline.flush_uploads(stack.services, stack.clock.now)
+    assert stack.video_ids(1) == [delivered]
+    stack.clock.now += timedelta(hours=1)  # past the feed's delay
+    assert pipeline.sync_source(stack.services, source_id, stack.clock.now) == 1
+    pipeline.flush_uploads(stack.services, stack.clock.now)
+    assert stack.video_ids(1) == sorted([lost, delivered])
+
+
 @pytest.mark.parametrize("signed", [None, "forged"])
 def test_unsigned_and_forged_notifications_are_refused(make_stack: Any, signed: str | None) -> None:
     stack = make_stack("push")
