@@ -386,12 +386,14 @@ def schedule_due(
 ) -> list[Scheduled]:
     """Claim the sources due within ``horizon_s`` (at most ``cap``); enqueue each with a countdown.
 
-    The default cap keeps the report's rate of :data:`WINDOW_CAP` per :data:`WINDOW_S`, pro rata for
-    the horizon. Claiming moves a source's ``next_sync_at`` past the horizon, so a scheduler that
-    ticks again before the sync finishes does not enqueue it twice.
+    The default cap keeps the report's rate of :data:`WINDOW_CAP` per :data:`WINDOW_S` for a daily
+    sync, pro rata for the horizon and for the strategy's interval: an hourly feed read of the same
+    sources falls due 24 times as often. Claiming moves a source's ``next_sync_at`` past the
+    horizon, so a scheduler that ticks again before the sync finishes does not enqueue it twice.
     """
     now = now or services.clock()
-    cap = cap if cap is not None else math.ceil(WINDOW_CAP * horizon_s / WINDOW_S)
+    per_day = SYNC_INTERVAL / _interval(services)
+    cap = cap if cap is not None else math.ceil(WINDOW_CAP * horizon_s / WINDOW_S * per_day)
     with services.sessions.begin() as session:
         due = sources.claim_due(
             session,

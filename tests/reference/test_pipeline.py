@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -147,6 +148,23 @@ def test_the_per_window_cap_is_kept_pro_rata(services: Services, fake: FakeYouTu
     far = pipeline.utcnow() + timedelta(days=1)
     got = pipeline.schedule_due(services, lambda *_: None, now=far, horizon_s=60, cap=2)
     assert len(got) == 2
+
+
+@pytest.mark.parametrize(
+    ("strategy", "cap"), [("api_polling", 1), ("push", 4), ("feed_polling", 24)]
+)
+def test_the_default_cap_scales_with_how_often_the_strategy_syncs(
+    services: Services, monkeypatch: pytest.MonkeyPatch, strategy: str, cap: int
+) -> None:
+    # 15 a window for a daily sync is 1 a minute; hourly feed reads need 24, 6-hourly ones 4.
+    monkeypatch.setattr(pipeline, "WINDOW_CAP", 15)
+    with services.sessions.begin() as session:
+        session.add_all(
+            ContentSource(user_id=1, channel_id=f"UC{i:022d}", next_sync_at=pipeline.utcnow())
+            for i in range(30)
+        )
+    scoped = replace(services, settings=replace(services.settings, sync_strategy=strategy))
+    assert len(pipeline.schedule_due(scoped, lambda *_: None, horizon_s=60)) == cap
 
 
 def test_quota_exhaustion_fails_the_import_without_calling_youtube(
