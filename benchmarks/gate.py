@@ -10,7 +10,8 @@ Absolute times here move by tens of percent between runs, so no bound is an abso
 bound compares what one run measured:
 
 - ``ratio``: a report variant's time over ours in the same case (same claim, backend, size…),
-  optionally per unit of an ``extra_info`` figure (``per = "tasks"``);
+  optionally per unit of an ``extra_info`` figure (``per = "tasks"``), by the file's statistic
+  or the bound's own (``statistic = "median"`` where single lucky rounds make the min noise);
 - ``growth``: the exponent ``k`` of ``time ∝ x**k`` fitted over a case parameter (``over = "n"``);
 - ``figure``: an ``extra_info`` count that does not depend on speed (queries, lost units).
 
@@ -54,6 +55,8 @@ class Measurement:
     case: Mapping[str, Any]
     time: float
     figures: Mapping[str, Any]
+    #: Every statistic pytest-benchmark recorded, for bounds that name their own.
+    stats: Mapping[str, float] = field(default_factory=dict)
 
     def matches(self, where: Mapping[str, Any]) -> bool:
         return all(_matches(self.case.get(key), want) for key, want in where.items())
@@ -77,6 +80,8 @@ class Bound:
     over: str = "n"
     figure: str | None = None
     full: bool = False
+    #: The time statistic this ratio compares, instead of the file's.
+    statistic: str | None = None
 
     def describe(self) -> str:
         if self.kind == "ratio":
@@ -162,6 +167,7 @@ def load_measurements(path: Path, statistic: str) -> list[Measurement]:
                 case=info.get("case", {}),
                 time=float(bench["stats"][statistic]),
                 figures=info,
+                stats={k: v for k, v in bench["stats"].items() if isinstance(v, int | float)},
             )
         )
     return found
@@ -224,7 +230,7 @@ def _evaluate(bound: Bound, measurements: Sequence[Measurement]) -> Iterator[Che
             if m.variant == bound.variant:
                 # The report's variant measured without ours beside it: ours failed or was skipped.
                 base = ours.get(m.key())
-                value = None if base is None else _per(m, bound.per) / _per(base, bound.per)
+                value = None if base is None else _per(m, bound) / _per(base, bound)
                 yield Check(bound, _describe(m.case.items()), value)
     else:
         series: dict[tuple[tuple[str, Any], ...], list[Measurement]] = defaultdict(list)
@@ -248,13 +254,19 @@ def _required(bound: Bound, measurements: Sequence[Measurement]) -> bool:
     return True
 
 
-def _per(m: Measurement, figure: str | None) -> float:
-    if figure is None:
-        return m.time
-    units = float(m.figures.get(figure, 0))
+def _per(m: Measurement, bound: Bound) -> float:
+    if bound.statistic is None:
+        time = m.time
+    elif bound.statistic in m.stats:
+        time = float(m.stats[bound.statistic])
+    else:
+        raise GateError(f"{m.name}: no statistic {bound.statistic!r} in its stats")
+    if bound.per is None:
+        return time
+    units = float(m.figures.get(bound.per, 0))
     if units <= 0:
-        raise GateError(f"{m.name}: figure {figure!r} is missing or not positive")
-    return m.time / units
+        raise GateError(f"{m.name}: figure {bound.per!r} is missing or not positive")
+    return time / units
 
 
 def _matches(value: Any, want: Any) -> bool:

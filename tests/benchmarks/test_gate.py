@@ -89,6 +89,24 @@ def test_a_ratio_can_be_per_unit_of_a_figure(tmp_path: Path) -> None:
     assert result.value == pytest.approx(2 / 3) and result.ok
 
 
+def test_a_ratio_may_compare_its_own_statistic(tmp_path: Path) -> None:
+    bounds = """
+    [[ratio]]
+    claim = "quota"
+    variant = "before"
+    statistic = "median"
+    min = 2
+    why = "round trips"
+    """
+    # A lucky min puts "before" level with ours; the medians tell them apart.
+    report = {**bench("quota", "before", 1.0, store="redis"), "stats": {"min": 1.0, "median": 4.0}}
+    ours = {**bench("quota", "ours", 1.0, store="redis"), "stats": {"min": 1.0, "median": 1.5}}
+    [result] = gate(tmp_path, bounds, report, ours)
+    assert result.value == pytest.approx(4.0 / 1.5) and result.ok
+    [by_min] = gate(tmp_path, bounds.replace('statistic = "median"', ""), report, ours)
+    assert by_min.value == pytest.approx(1.0) and not by_min.ok
+
+
 def test_a_report_variant_measured_without_ours_fails_as_not_measured(tmp_path: Path) -> None:
     bounds = 'ratio = [{claim = "lookup", variant = "before", min = 1, why = "w"}]'
     [result] = gate(tmp_path, bounds, bench("lookup", "before", 0.005, backend="sqlite", n=1))
