@@ -43,9 +43,10 @@ from reference.quota.days import QuotaDay
 from reference.seed import create_schema
 from reference.services import Services
 from reference.settings import SYNC_STRATEGIES, Settings
-from reference.youtube.catalogue import EPOCH, Catalogue
+from reference.youtube.catalogue import EPOCH, Catalogue, SimClock
 from reference.youtube.errors import YouTubeError
 from reference.youtube.fake import FakeConfig, FakeYouTube
+from reference.youtube.hub import DeferredCallbacks
 
 Json = dict[str, Any]
 #: The population the quota budget is scaled from.
@@ -78,30 +79,6 @@ class FreshnessConfig:
         if strategy != "api_polling":
             return self.daily_quota_at_full
         return max(1, math.ceil(self.daily_quota_at_full * self.sources / FULL_POPULATION))
-
-
-class _Later(httpx.BaseTransport):
-    """A transport to an app built after the fake that calls it (the hub's callbacks)."""
-
-    def __init__(self) -> None:
-        self.client: httpx.Client | None = None
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert self.client is not None, "the callback app is not built yet"
-        answer = self.client.send(request)
-        return httpx.Response(
-            answer.status_code, headers=answer.headers, content=answer.content, request=request
-        )
-
-
-class SimClock:
-    """The simulated now, moved by the run."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def busy_channels(catalogue: Catalogue, n: int, min_uploads_per_day: float) -> list[int]:
@@ -151,7 +128,7 @@ def _stack(
     settings: Settings, config: FreshnessConfig, strategy: str, clock: SimClock
 ) -> Iterator[tuple[Services, FakeYouTube, TestClient]]:
     """A scratch database, a fake YouTube on the simulated clock, and the API for its hub."""
-    later = _Later()
+    later = DeferredCallbacks()
     budget = config.daily_quota(strategy)
     fake = FakeYouTube(
         FakeConfig(seed=config.seed, daily_quota=budget, push_loss=config.push_loss),
@@ -174,14 +151,14 @@ def _stack(
         api = create_app(services=services, celery_app=tasks.create_app(scoped))
         try:
             with TestClient(api) as client:
-                later.client = client
+                later.target = client
                 yield services, fake, client
         finally:
             services.close()
 
 
 def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: list[int]) -> Json:
-    clock = SimClock(START)
+    clock = SimClock(START, source=lambda: 0.0)  # still, but for the steps the run takes
     end = START + timedelta(days=config.days)
     step = timedelta(seconds=config.step_s)
     with _stack(settings, config, strategy, clock) as (services, fake, _):
@@ -191,7 +168,7 @@ def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: l
         next_renewal = START
         counts = {"syncs": 0, "failed": 0}
         # Each step's work happens at its start, so the run never touches the quota day at end.
-        while (now := clock.now) < end:
+        while (now := clock()) < end:
             if strategy == "push" and now >= next_renewal:
                 push.renew_subscriptions(services.sessions, services.hub, now=now)
                 next_renewal = now + timedelta(seconds=tasks.RENEW_EVERY_S)
@@ -213,7 +190,7 @@ def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: l
                 ).all()
             seen = rows[-1].id if rows else seen
             fresh |= {r.video_id: (now - r.published_at).total_seconds() for r in rows}
-            clock.now += step
+            clock.advance(step)
         return _figures(fake, channels, config, fresh, counts, end)
 
 

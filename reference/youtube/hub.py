@@ -50,7 +50,7 @@ import httpx
 from reference.youtube.atom import channel_id_of_topic, render_deleted, render_notification
 from reference.youtube.catalogue import Catalogue, ChannelSpec, Clock, VideoSpec
 
-__all__ = ["HUB_URL", "MAX_ATTEMPTS", "Hub", "PumpReport", "SubscribeError"]
+__all__ = ["HUB_URL", "MAX_ATTEMPTS", "DeferredCallbacks", "Hub", "PumpReport", "SubscribeError"]
 
 #: Where YouTube's notifications say they come from (their ``rel=hub`` link).
 HUB_URL: Final = "https://pubsubhubbub.appspot.com"
@@ -61,6 +61,24 @@ MAX_SECRET_BYTES: Final = 199
 DEFAULT_MAX_LEASE_S: Final = 432_000
 CALLBACK_TIMEOUT_S: Final = 5.0
 _MODES: Final = ("subscribe", "unsubscribe")
+
+
+class DeferredCallbacks(httpx.BaseTransport):
+    """Callbacks into an in-process app built after the fake (an API needs the fake's transport
+    before the hub can call it): set ``target`` to, say, a ``TestClient`` of that app."""
+
+    def __init__(self) -> None:
+        self.target: httpx.Client | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.target is None:
+            raise httpx.ConnectError(
+                "no callback app yet: set DeferredCallbacks.target", request=request
+            )
+        answer = self.target.send(request)
+        return httpx.Response(
+            answer.status_code, headers=answer.headers, content=answer.content, request=request
+        )
 
 
 class SubscribeError(ValueError):

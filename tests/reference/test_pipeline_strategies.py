@@ -22,28 +22,11 @@ from reference.models import ContentSource, PendingUpload, Project, PushSubscrip
 from reference.services import Services
 from reference.settings import Settings
 from reference.youtube.atom import FEED_ENTRIES, render_notification, topic_url
-from reference.youtube.catalogue import EPOCH, Catalogue
+from reference.youtube.catalogue import EPOCH, Catalogue, SimClock
 from reference.youtube.fake import FakeConfig, FakeYouTube
+from reference.youtube.hub import DeferredCallbacks
 
 STEP = timedelta(minutes=1)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = EPOCH
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Later(httpx.BaseTransport):
-    """The hub's way to the API app, which is built after the fake."""
-
-    client: httpx.Client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.client.send(request)
-        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
 
 @dataclass
@@ -51,7 +34,7 @@ class Stack:
     services: Services
     fake: FakeYouTube
     api: TestClient
-    clock: Clock
+    clock: SimClock
 
     @property
     def catalogue(self) -> Catalogue:
@@ -59,9 +42,9 @@ class Stack:
 
     def step(self, until: datetime, *, renew: bool = True) -> None:
         """Run the deployment's periodic work minute by minute up to ``until``."""
-        while self.clock.now < until:
-            self.clock.now += STEP
-            now = self.clock.now
+        while self.clock() < until:
+            self.clock.advance(STEP)
+            now = self.clock()
             if renew and self.services.settings.sync_strategy == "push":
                 push.renew_subscriptions(self.services.sessions, self.services.hub, now=now)
             self.fake.hub.pump(now)
@@ -94,8 +77,8 @@ def make_stack(settings: Settings) -> Iterator[Any]:
     built: list[tuple[Services, TestClient]] = []
 
     def make(strategy: str, **fake_config: Any) -> Stack:
-        clock = Clock()
-        later = Later()
+        clock = SimClock(EPOCH, source=lambda: 0.0)  # moved by the test alone
+        later = DeferredCallbacks()
         fake = FakeYouTube(
             FakeConfig(seed=1, **fake_config),
             clock=clock,
@@ -105,7 +88,7 @@ def make_stack(settings: Settings) -> Iterator[Any]:
         scoped = replace(settings, sync_strategy=strategy, callback_url="http://api.test")
         services = Services.from_settings(scoped, youtube_transport=fake.transport(), clock=clock)
         api = TestClient(create_app(services=services, celery_app=tasks.create_app(scoped)))
-        later.client = api
+        later.target = api
         built.append((services, api))
         return Stack(services, fake, api, clock)
 
@@ -117,7 +100,7 @@ def make_stack(settings: Settings) -> Iterator[Any]:
 
 def add_source(stack: Stack, user_id: int, channel: int, **changes: Any) -> int:
     catalogue = stack.catalogue
-    newest = catalogue.video_count(channel, stack.clock.now) - 1
+    newest = catalogue.video_count(channel, stack.clock()) - 1
     with stack.services.sessions.begin() as session:
         if session.get(User, user_id) is None:
             session.add(User(id=user_id, name=f"user{user_id}"))
@@ -127,7 +110,7 @@ def add_source(stack: Stack, user_id: int, channel: int, **changes: Any) -> int:
             "channel_id": catalogue.channel_id(channel),
             "uploads_playlist_id": catalogue.uploads_playlist_id(channel),
             "last_video_id": catalogue.video_id(channel, newest) if newest >= 0 else None,
-            "next_sync_at": stack.clock.now + pipeline.SYNC_INTERVALS["push"],
+            "next_sync_at": stack.clock() + pipeline.SYNC_INTERVALS["push"],
             "is_active": True,
             "failure_count": 0,
         }
@@ -155,14 +138,14 @@ def test_push_imports_each_upload_minutes_after_it_and_spends_a_unit_per_batch(
     stack = make_stack("push")
     channel = busy_channel(stack.catalogue)
     add_source(stack, 1, channel)
-    start = stack.clock.now
+    start = stack.clock()
     stack.step(start + timedelta(hours=3))
     with stack.services.sessions() as session:
         lease = session.get(PushSubscription, stack.catalogue.channel_id(channel))
     assert lease is not None and lease.lease_expires_at is not None, "the hub verified our intent"
     stack.step(start + timedelta(days=2))
     # Uploads published more than the hub's delay and a tick before the end are all in.
-    expected = uploads_between(stack, channel, start, stack.clock.now - timedelta(minutes=5))
+    expected = uploads_between(stack, channel, start, stack.clock() - timedelta(minutes=5))
     assert expected, "the busy channel uploaded nothing in two days"
     assert set(expected) <= set(stack.video_ids(1))
     assert stack.fake.stats()["feed"]["requests"] >= 1  # the fallback read ran too
@@ -177,7 +160,7 @@ def test_missed_notifications_are_recovered_by_the_fallback_feed_read(make_stack
     stack = make_stack("push", push_loss=1.0)  # the hub loses every notification
     channel = busy_channel(stack.catalogue)
     add_source(stack, 1, channel)
-    start = stack.clock.now
+    start = stack.clock()
     stack.step(start + timedelta(days=1, hours=7))
     expected = uploads_between(stack, channel, start, start + timedelta(days=1))
     assert expected
@@ -190,7 +173,7 @@ def test_a_lapsed_lease_is_caught_by_the_fallback_and_renewed(make_stack: Any) -
     stack = make_stack("push", max_lease_s=3_600)
     channel = busy_channel(stack.catalogue)
     add_source(stack, 1, channel)
-    start = stack.clock.now
+    start = stack.clock()
     stack.step(start + timedelta(minutes=10))  # subscribed: an hour's lease
     stack.step(start + timedelta(days=1, hours=7), renew=False)  # ...which nobody renews
     assert stack.fake.stats()["hub"]["leases_expired"] >= 1
@@ -199,7 +182,7 @@ def test_a_lapsed_lease_is_caught_by_the_fallback_and_renewed(make_stack: Any) -
     )
     assert expected, "no upload fell after the lapse"
     assert set(expected) <= set(stack.video_ids(1)), "the fallback feed read found them"
-    lapsed_at = stack.clock.now
+    lapsed_at = stack.clock()
     stack.step(lapsed_at + timedelta(minutes=10))
     with stack.services.sessions() as session:
         lease = session.get(PushSubscription, stack.catalogue.channel_id(channel))
@@ -214,7 +197,7 @@ def test_feed_polling_imports_new_uploads_with_no_quota_but_their_details(
     stack = make_stack("feed_polling")
     channel = busy_channel(stack.catalogue)
     add_source(stack, 1, channel, next_sync_at=EPOCH)
-    start = stack.clock.now
+    start = stack.clock()
     stack.step(start + timedelta(days=1))
     expected = uploads_between(stack, channel, start, start + timedelta(hours=22))
     assert expected
@@ -242,18 +225,18 @@ def test_feed_and_push_reporting_one_video_make_one_project_and_one_fetch(
     body = _notification(stack, channel, newest)
     for _ in range(2):  # the hub delivers twice (a retitle notifies again)
         assert _post(stack, channel, body, signed=True).json()["accepted"] is True
-    stack.clock.now += timedelta(hours=1)
+    stack.clock.advance(timedelta(hours=1))
     source_ids = _sources(stack)
     for source_id in source_ids:  # and each user's fallback feed read reports it too
-        pipeline.sync_source(stack.services, source_id, stack.clock.now)
+        pipeline.sync_source(stack.services, source_id, stack.clock())
     assert count(stack.services, PendingUpload) == 1
-    flushed = pipeline.flush_uploads(stack.services, stack.clock.now)
+    flushed = pipeline.flush_uploads(stack.services, stack.clock())
     assert (flushed.requested, flushed.fetched, flushed.stored) == (1, 1, 2)
     assert stack.fake.used == 1
     assert stack.video_ids(1) == stack.video_ids(2) == [newest]
     # Reported again after it was stored: nothing to fetch, nothing spent.
     _post(stack, channel, body, signed=True)
-    assert pipeline.flush_uploads(stack.services, stack.clock.now).requested == 0
+    assert pipeline.flush_uploads(stack.services, stack.clock()).requested == 0
     assert stack.fake.used == 1 and count(stack.services, Project) == 2
 
 
@@ -271,11 +254,11 @@ def test_a_lost_notification_behind_a_delivered_one_is_still_found_by_the_fallba
         source.last_video_id = catalogue.video_id(channel, total - 3)
     lost, delivered = (catalogue.video_id(channel, total - n) for n in (2, 1))
     _post(stack, channel, _notification(stack, channel, delivered), signed=True)
-    pipeline.flush_uploads(stack.services, stack.clock.now)
+    pipeline.flush_uploads(stack.services, stack.clock())
     assert stack.video_ids(1) == [delivered]
-    stack.clock.now += timedelta(hours=1)  # past the feed's delay
-    assert pipeline.sync_source(stack.services, source_id, stack.clock.now) == 1
-    pipeline.flush_uploads(stack.services, stack.clock.now)
+    stack.clock.advance(timedelta(hours=1))  # past the feed's delay
+    assert pipeline.sync_source(stack.services, source_id, stack.clock()) == 1
+    pipeline.flush_uploads(stack.services, stack.clock())
     assert stack.video_ids(1) == sorted([lost, delivered])
 
 
@@ -320,8 +303,8 @@ def test_more_new_uploads_than_the_feed_lists_are_paged_from_the_playlist(
         source = session.get(ContentSource, source_id)
         assert source is not None
         source.last_video_id = catalogue.video_id(channel, total - FEED_ENTRIES - 6)
-    stack.clock.now += timedelta(hours=1)  # past the feed's delay
-    pipeline.sync_source(stack.services, source_id, stack.clock.now)
+    stack.clock.advance(timedelta(hours=1))  # past the feed's delay
+    pipeline.sync_source(stack.services, source_id, stack.clock())
     assert len(stack.video_ids(1)) == FEED_ENTRIES + 5, "the five the feed does not list too"
     assert stack.fake.stats()["charged_calls"]["playlistItems.list"] == 1
 
@@ -332,7 +315,7 @@ def test_a_flush_without_quota_keeps_every_upload_for_the_next(make_stack: Any) 
     add_source(stack, 1, channel)
     video = stack.catalogue.video_id(channel, 0)
     _post(stack, channel, _notification(stack, channel, video), signed=True)
-    flushed = pipeline.flush_uploads(stack.services, stack.clock.now)
+    flushed = pipeline.flush_uploads(stack.services, stack.clock())
     assert flushed.error is not None and "quota" in flushed.error.lower()
     with stack.services.sessions() as session:
         row = session.get(PendingUpload, video)
@@ -360,12 +343,12 @@ def test_the_hub_only_gets_a_challenge_back_for_what_we_asked(make_stack: Any) -
 
 def _notification(stack: Stack, channel: int, video_id: str) -> bytes:
     catalogue = stack.catalogue
-    located = catalogue.locate_video(video_id, stack.clock.now)
+    located = catalogue.locate_video(video_id, stack.clock())
     assert located is not None
     spec = catalogue.channel(channel)
     video = catalogue.video(spec, located[1])
     topic = topic_url(spec.id)
-    return render_notification([(video, spec)], updated=stack.clock.now, hub="hub", topic=topic)
+    return render_notification([(video, spec)], updated=stack.clock(), hub="hub", topic=topic)
 
 
 def _post(stack: Stack, channel: int, body: bytes, signed: bool | str | None) -> httpx.Response:

@@ -590,3 +590,14 @@ def test_the_cli_configures_the_feed_and_the_hub(capsys: pytest.CaptureFixture[s
         assert option in help_text
     with pytest.raises(ValueError, match="push_loss"):
         FakeConfig(push_loss=1.5)
+
+
+def test_deferred_callbacks_fail_as_unreachable_until_their_app_is_set() -> None:
+    from reference.youtube.hub import DeferredCallbacks
+
+    deferred = DeferredCallbacks()
+    client = httpx.Client(transport=deferred)
+    with pytest.raises(httpx.ConnectError, match="no callback app yet"):
+        client.get("http://api.test/websub/x")
+    deferred.target = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(204)))
+    assert client.get("http://api.test/websub/x").status_code == 204
