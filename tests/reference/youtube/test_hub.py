@@ -15,7 +15,7 @@ import pytest
 from reference.youtube.atom import parse_feed, topic_url
 from reference.youtube.catalogue import SimClock, VideoSpec
 from reference.youtube.fake import FakeApp, FakeConfig, FakeYouTube, config_from_args, parser
-from reference.youtube.hub import HUB_URL, MAX_ATTEMPTS
+from reference.youtube.hub import HUB_URL, MAX_ATTEMPTS, DeferredCallbacks
 
 CALLBACK = "https://subscriber.example/websub"
 SECRET = "s3cret-" + "x" * 20
@@ -593,8 +593,6 @@ def test_the_cli_configures_the_feed_and_the_hub(capsys: pytest.CaptureFixture[s
 
 
 def test_deferred_callbacks_fail_as_unreachable_until_their_app_is_set() -> None:
-    from reference.youtube.hub import DeferredCallbacks
-
     deferred = DeferredCallbacks()
     client = httpx.Client(transport=deferred)
     with pytest.raises(httpx.ConnectError, match="no callback app yet"):
