@@ -23,10 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from reference.models import Base, PendingUpload
+from reference.models import Base
 from reference.projects import dialect_insert
 
 _PENDING = Base.metadata.tables["pending_uploads"]
@@ -92,8 +92,3 @@ def forget(session: Session, video_ids: Sequence[str]) -> None:
     """Drop rows whose videos are stored, or that no user needs any more."""
     if video_ids:
         session.execute(_PENDING.delete().where(_PENDING.c.video_id.in_(video_ids)))
-
-
-def waiting(session: Session) -> int:
-    """Rows waiting for a flush, claimed or not."""
-    return session.scalar(select(func.count()).select_from(PendingUpload)) or 0

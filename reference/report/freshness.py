@@ -83,15 +83,10 @@ class FreshnessConfig:
 
 def busy_channels(catalogue: Catalogue, n: int, min_uploads_per_day: float) -> list[int]:
     """The first ``n`` channel indices uploading at least ``min_uploads_per_day`` on average."""
-    limit = 86_400 / min_uploads_per_day
-    found: list[int] = []
-    for index in range(catalogue.n_channels):
-        spacing = catalogue.channel(index).spacing_s
-        if spacing is not None and spacing <= limit and catalogue.video_count(index, START):
-            found.append(index)
-            if len(found) == n:
-                return found
-    raise LookupError(f"only {len(found)} channels upload {min_uploads_per_day}/day")
+    found = [catalogue.find_busy_channel(min_uploads_per_day, at=START)]
+    while len(found) < n:
+        found.append(catalogue.find_busy_channel(min_uploads_per_day, found[-1] + 1, START))
+    return found
 
 
 def measure(

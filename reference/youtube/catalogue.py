@@ -268,6 +268,18 @@ class Catalogue:
                 return index
         raise LookupError(f"no channel from index {start} has {min_videos} videos")
 
+    def find_busy_channel(
+        self, min_uploads_per_day: float, start: int = 0, at: datetime | None = None
+    ) -> int:
+        """The first channel index from ``start`` that uploads at least ``min_uploads_per_day``
+        on average and has a public video by ``at``: what a short simulated run needs."""
+        longest = 86_400 / min_uploads_per_day
+        for index in range(start, self.n_channels):
+            spacing = self.channel(index).spacing_s
+            if spacing is not None and spacing <= longest and self.video_count(index, at):
+                return index
+        raise LookupError(f"no channel from index {start} uploads {min_uploads_per_day}/day")
+
     # -- videos ----------------------------------------------------------------------------
 
     def video_count(self, index: int, at: datetime | None = None) -> int:

@@ -64,12 +64,7 @@ class Stack:
 
 def busy_channel(catalogue: Catalogue, start: int = 0) -> int:
     """A channel that uploads at least daily, so a simulated day or two sees uploads."""
-    index = start
-    while (catalogue.channel(index).spacing_s or 1e12) > 86_400 or not catalogue.video_count(
-        index, EPOCH
-    ):
-        index += 1
-    return index
+    return catalogue.find_busy_channel(1.0, start, EPOCH)
 
 
 @pytest.fixture

@@ -225,3 +225,18 @@ def test_bounds_are_checked() -> None:
     with pytest.raises(IndexError):
         catalogue.video_id(0, -1)
     assert catalogue.locate_handle("@chan10") is None
+
+
+def test_find_busy_channel_uploads_often_and_has_a_video() -> None:
+    catalogue = Catalogue(seed=1)
+    first = catalogue.find_busy_channel(2.0, at=EPOCH)
+    spacing = catalogue.channel(first).spacing_s
+    assert spacing is not None and spacing <= 43_200 and catalogue.video_count(first, EPOCH)
+    assert all(
+        (catalogue.channel(i).spacing_s or float("inf")) > 43_200
+        or not catalogue.video_count(i, EPOCH)
+        for i in range(first)
+    )
+    assert catalogue.find_busy_channel(2.0, first + 1, EPOCH) > first
+    with pytest.raises(LookupError, match="uploads 1000000"):
+        Catalogue(seed=1, n_channels=5).find_busy_channel(1_000_000)
