@@ -38,9 +38,9 @@ case "$cmd" in
   test)
     ensure_venv
     echo "==> ruff" >&2
-    "$VENV/bin/ruff" check reference tests benchmarks loadtests
-    "$VENV/bin/ruff" format --check reference tests benchmarks loadtests
-    echo "==> mypy reference/" >&2
+    "$VENV/bin/ruff" check reference ytscale tests benchmarks loadtests
+    "$VENV/bin/ruff" format --check reference ytscale tests benchmarks loadtests
+    echo "==> mypy reference/ ytscale/" >&2
     "$VENV/bin/mypy"
     echo "==> pytest" >&2
     "$VENV/bin/python" -m pytest "$@"

@@ -23,10 +23,10 @@ from sqlalchemy import Connection, insert
 
 from reference.models import Base, User
 from reference.pipeline import import_channel, request_import
-from reference.querycount import count_queries
 from reference.services import Services
 from reference.settings import Settings
-from reference.youtube.fake import FakeConfig, FakeYouTube
+from ytscale.fake.youtube import FakeConfig, FakeYouTube
+from ytscale.instruments.querycount import count_queries
 
 MIN_VIDEOS = 200
 ROUNDS = 5

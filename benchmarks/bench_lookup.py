@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from benchmarks.slow import VARIANTS, effective_variant
 from reference.models import NAMING, Base, utcnow
-from reference.plans import explain, recording
 from reference.projects import (
     ReportShape,
     find_existing,
     find_existing_by_url,
     report_projects_table,
 )
+from ytscale.instruments.plans import explain, recording
 
 VIDEOS_PER_USER = 50
 URL = "https://www.youtube.com/watch?v="

@@ -8,7 +8,7 @@ a vocabulary of 10, 100 and 1,000 tools by each :data:`reference.matching.VARIAN
 - ``ours``: the process-wide alias index, loaded once.
 
 ``extra_info`` holds the statements one video costs, warm (``queries_per_video``) and from a fresh
-matcher (``queries_cold``), counted by :func:`reference.querycount.count_queries`.
+matcher (``queries_cold``), counted by :func:`ytscale.instruments.querycount.count_queries`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from benchmarks.slow import VARIANTS, effective_variant
 from reference.matching import VARIANTS as MATCHERS
 from reference.models import Base, Category, Tool, ToolAlias
-from reference.querycount import count_queries
 from reference.vocabulary import build_vocabulary
+from ytscale.instruments.querycount import count_queries
 
 TOOLS = [10, 100, 1000]
 CATEGORIES = 40

@@ -7,7 +7,7 @@ Each :data:`reference.quota.VARIANTS` ledger reserves quota for a user (project 
 - ``ours``: the Lua script that checks and charges in one step.
 
 ``single``: one client, one reservation per call, under a budget it never reaches. ``contention``:
-bursts of :data:`WORKERS` threads released together (:func:`reference.quota.contention.contend`)
+bursts of :data:`WORKERS` threads released together (:func:`ytscale.instruments.contention.contend`)
 on a fresh day's counter with room for half of them; ``extra_info`` sums over the bursts the units
 ``lost`` (granted, not counted), ``over_granted`` (granted beyond the budget) and ``phantom``
 (counted, not granted). Races need the round trips of a real Redis: fakeredis serialises commands.
@@ -23,8 +23,8 @@ import pytest
 from benchmarks.slow import VARIANTS, effective_variant
 from reference import kv
 from reference.quota import VARIANTS as LEDGERS
-from reference.quota.contention import ContentionResult, contend
 from reference.quota.ledger import KeyValueLedger
+from ytscale.instruments.contention import ContentionResult, contend
 
 USER_ID = 7
 WORKERS = 32

@@ -23,11 +23,11 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from reference import pipeline
 from reference.models import Base, ContentSource, PendingUpload, Project, User
-from reference.querycount import count_queries
 from reference.services import Services
 from reference.settings import Settings
-from reference.youtube.catalogue import EPOCH
-from reference.youtube.fake import FakeConfig, FakeYouTube
+from ytscale.fake.catalogue import EPOCH
+from ytscale.fake.youtube import FakeConfig, FakeYouTube
+from ytscale.instruments.querycount import count_queries
 
 SOURCES = 100
 NEW_PER_SOURCE = 2

@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
     serve = subprocess.Popen(
-        [sys.executable, "-m", "reference.serve", "--port", "0", "--users", str(args.users),
+        [sys.executable, "-m", "ytscale.serve", "--port", "0", "--users", str(args.users),
          "--videos-per-user", str(args.videos_per_user), "--database-url", args.database_url],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

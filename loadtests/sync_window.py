@@ -43,12 +43,13 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 from sqlalchemy import select
 
 from loadtests import thresholds  # noqa: F401  (its command-line options and listener)
-from reference import pipeline, seed, tasks
+from reference import pipeline, tasks
 from reference.models import ContentSource
 from reference.services import Services
 from reference.settings import Settings
-from reference.youtube.fake import FakeConfig, FakeYouTube
-from reference.youtube.faults import FaultConfig, Latency
+from ytscale import seed
+from ytscale.fake.faults import FaultConfig, Latency
+from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
 log = logging.getLogger(__name__)
 #: Budgets large enough that quota never decides the outcome here: the API scenario's job.

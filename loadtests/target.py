@@ -32,8 +32,8 @@ from locust.env import Environment
 
 from loadtests.population import ACTIONS
 from reference.auth import token_for
-from reference.serve import is_loopback
 from reference.settings import Settings
+from ytscale.serve import is_loopback
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Video URLs for the load: ones a seeded user already has, and ones no seeded user has.
 
-The seed (:mod:`reference.seed`) gives user ``u`` the newest videos of catalogue channel ``u - 1``
+The seed (:mod:`ytscale.seed`) gives user ``u`` the newest videos of catalogue channel ``u - 1``
 as they stood at the seed's instant, so the generator knows, without asking the API, a video each
 user holds (its import answers 200 at once) and where to find videos nobody holds (channels past
 the population's, whose import is queued and fetched from the fake YouTube)::
@@ -15,8 +15,8 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from reference.seed import SeedConfig
-from reference.youtube.catalogue import Catalogue
+from ytscale.fake.catalogue import Catalogue
+from ytscale.seed import SeedConfig
 
 #: The forms people paste; the API must see through all of them to one video.
 URL_FORMS = (

@@ -13,7 +13,7 @@
 #
 # The P0 report's scenario (5,000 sources per 15-minute window, 0–900 s stagger, 10 single-slot
 # workers, 5 s mean task, 100 tasks/min per worker, 10,000 units/day) through the analytic model
-# and a simulated day (`reference.capacity`), then the model against a run of the real pipeline.
+# and a simulated day (`ytscale.capacity`), then the model against a run of the real pipeline.
 
 # %% tags=["parameters"]
 reports_dir = "../reports"
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from reference.capacity import CapacityParams, analytic
+from ytscale.capacity import CapacityParams, analytic
 
 m = json.loads((Path(reports_dir) / "measurements.json").read_text())
 cap = m.get("capacity")

@@ -10,7 +10,7 @@
 
 # %% [markdown]
 # # Claims audit
-# Every claim of the P0 report with the verdict computed by `reference.report.claims` from this
+# Every claim of the P0 report with the verdict computed by `ytscale.report.claims` from this
 # run's measurements: holds, partly, fails, or unmeasured when its input is missing.
 
 # %% tags=["parameters"]

@@ -19,7 +19,7 @@
 # Two sources of figures, both from this run (`reports/measurements.json`, key `strategies`):
 # **measured** — the real pipeline (scheduler, feed reader, `/websub` callback with HMAC checks,
 # batched detail fetch) against the fake YouTube and its hub on a simulated clock, for a scaled
-# population with a scaled budget; **model** — `reference.capacity.strategies`, first on the run's
+# population with a scaled budget; **model** — `ytscale.capacity.strategies`, first on the run's
 # own parameters (to hold it to the measurement), then at 100,000 users.
 
 # %% tags=["parameters"]

@@ -41,7 +41,7 @@ from reference.youtube.parse import Video
 #: The report's AI_ANALYSIS_BULK_THRESHOLD: imports of more videos than this skip tag matching.
 BULK_MATCH_THRESHOLD = 10
 #: How often a content source is synced. Daily: 100K sources then fall due ~1,042 per 15-minute
-#: window, inside the report's cap of 5,000 (its "30-minute cycle" is what reference.capacity
+#: window, inside the report's cap of 5,000 (its "30-minute cycle" is what ytscale.capacity
 #: shows no window cap, worker pool or quota can serve).
 SYNC_INTERVAL = timedelta(hours=24)
 #: The sync interval per strategy (``Settings.sync_strategy``). A feed read costs no quota, so

@@ -18,7 +18,7 @@ from reference.quota.ledger import (
     QuotaLedger,
     Reservation,
 )
-from reference.quota.variants import (
+from ytscale.variants.quota import (
     VARIANTS,
     ReportAfterLedger,
     ReportBeforeLedger,

@@ -18,7 +18,7 @@ it, so budgets come back at midnight PT, as YouTube's do.
 
 ``KeyValueLedger`` holds all of this; subclasses differ only in ``_charge``, the step that checks
 the budgets and charges the counters. ``AtomicLedger`` (ours) does it in one Lua script; the
-report's two patterns are in ``reference.quota.variants``.
+report's two patterns are in ``ytscale.variants.quota``.
 """
 
 from __future__ import annotations

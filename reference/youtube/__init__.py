@@ -1,2 +1,2 @@
-"""YouTube Data API v3: the client (``client``), its errors and parsers, and a fake of the API
-(``fake``, over the synthetic ``catalogue``, with ``faults``) to run the pipeline against."""
+"""YouTube Data API v3, the client side: the client (``client``), its errors, parsers and breaker,
+and the public Atom feed reader. The fake YouTube it is tested against is ``ytscale.fake``."""

@@ -2,7 +2,7 @@
 
 The feed at ``https://www.youtube.com/feeds/videos.xml?channel_id=UC…`` lists a channel's latest
 :data:`FEED_ENTRIES` uploads, costs no Data API quota, and is what a poller reads; the hub pushes
-the same kind of entry to subscribers of :func:`topic_url` (``reference.youtube.hub``)::
+the same kind of entry to subscribers of :func:`topic_url` (``ytscale.fake.hub``)::
 
     feed = parse_feed(response.content)      # AtomError on anything that is not a video feed
     [entry.video_id for entry in feed.entries]   # newest first in the channel feed
@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 import defusedxml
 import defusedxml.ElementTree
 
-from reference.youtube.catalogue import ChannelSpec, VideoSpec
+from ytscale.fake.catalogue import ChannelSpec, VideoSpec
 
 __all__ = [
     "ATOM_NS",

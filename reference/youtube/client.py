@@ -27,7 +27,7 @@ is refunded only when the request provably never left this process (connect erro
 timeouts, pool timeouts) or YouTube answered ``quotaExceeded`` (nothing left to bill: its counter
 is at the cap). A read timeout, a dropped connection or a 5xx may have been charged and is kept:
 the ledger may overcount a failing request but never undercounts, and undercounting is what ends
-in YouTube's ``quotaExceeded``. The fake (``reference.youtube.fake``) bills by the same table, so
+in YouTube's ``quotaExceeded``. The fake (``ytscale.fake.youtube``) bills by the same table, so
 ledger and fake agree exactly, except on a dropped connection: the fake bills it nothing, and a
 client cannot tell that drop from one after processing.
 """
@@ -317,7 +317,7 @@ def embedded_transport(settings: Settings) -> httpx.BaseTransport | None:
     """A new in-process fake's transport for ``fake://youtube``; None (the network) otherwise."""
     if settings.youtube_url != FAKE_YOUTUBE_URL:
         return None
-    from reference.youtube.fake import FakeConfig, FakeYouTube
+    from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
     return FakeYouTube(FakeConfig(daily_quota=settings.daily_quota)).transport()
 

@@ -45,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``ytscale serve`` on a port of its choosing, with a small population; its base URL."""
     database = tmp_path_factory.mktemp("serve") / "serve.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "reference.serve", "--port", "0", "--users", str(USERS),
+        [sys.executable, "-m", "ytscale.serve", "--port", "0", "--users", str(USERS),
          "--videos-per-user", "3", "--concurrency", "4", "--database-url", f"sqlite:///{database}"],
         cwd=PROJECT_ROOT, env=locust_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from loadtests.videos import URL_FORMS, Library
-from reference import seed
 from reference.db import make_engine
 from reference.models import Project
 from reference.videos import canonical_video_id
+from ytscale import seed
 
 USERS = 40
 

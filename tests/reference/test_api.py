@@ -29,12 +29,12 @@ from reference.auth import token_for
 from reference.metrics import Metrics, metered
 from reference.models import ImportRequest, User, utcnow
 from reference.projects import NewProject, upsert_project
-from reference.querycount import count_queries
 from reference.services import Services
 from reference.settings import Settings
 from reference.youtube.atom import render_notification, topic_url
-from reference.youtube.catalogue import Catalogue
-from reference.youtube.fake import FakeYouTube
+from ytscale.fake.catalogue import Catalogue
+from ytscale.fake.youtube import FakeYouTube
+from ytscale.instruments.querycount import count_queries
 
 VIDEO = "dQw4w9WgXcQ"
 

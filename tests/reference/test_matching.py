@@ -31,8 +31,8 @@ from reference.models import (
     ToolAlias,
     User,
 )
-from reference.querycount import count_queries
 from reference.vocabulary import VocabularyVersion, build_vocabulary
+from ytscale.instruments.querycount import count_queries
 
 # Hypothesis runs many examples against one database; each example resets the vocabulary itself.
 DB_PROPERTY = settings(

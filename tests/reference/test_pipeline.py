@@ -13,7 +13,7 @@ from reference.models import ContentSource, ImportRequest, Project, ProjectTool
 from reference.quota import cost
 from reference.services import Services
 from reference.videos import InvalidChannelRef, InvalidVideoURL
-from reference.youtube.fake import FakeYouTube
+from ytscale.fake.youtube import FakeYouTube
 
 
 def count(services: Services, model: type, **where: object) -> int:
@@ -181,7 +181,7 @@ def test_a_seeded_vocabulary_matches_what_videos_are_tagged_with(
     services: Services, fake: FakeYouTube
 ) -> None:
     from reference.vocabulary import build_vocabulary
-    from reference.youtube.catalogue import CATEGORY_WORDS, TOOL_WORDS
+    from ytscale.fake.catalogue import CATEGORY_WORDS, TOOL_WORDS
 
     with services.sessions.begin() as session:
         build_vocabulary(session, 200, 30, words=(TOOL_WORDS, CATEGORY_WORDS))

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from reference.db import make_engine
 from reference.models import Category, Project, ProjectCategory, ProjectTool, Tool, User
-from reference.plans import QueryPlan, explain, recording
 from reference.projects import (
     BATCH,
     NewProject,
@@ -30,6 +29,7 @@ from reference.projects import (
     upsert_projects,
 )
 from reference.videos import InvalidVideoURL
+from ytscale.instruments.plans import QueryPlan, explain, recording
 
 VID = "dQw4w9WgXcQ"
 FORMS = [

@@ -17,7 +17,7 @@ from reference.models import ContentSource, PushSubscription
 from reference.services import Services
 from reference.settings import Settings
 from reference.youtube.atom import channel_id_of_topic
-from reference.youtube.catalogue import EPOCH
+from ytscale.fake.catalogue import EPOCH
 
 CHANNEL = "UC" + "A" * 22
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from reference.db import session_factory
 from reference.models import ContentSource, User
-from reference.plans import explain, recording
 from reference.sources import (
     MAX_ERROR,
     Backoff,
@@ -23,6 +22,7 @@ from reference.sources import (
     mark_synced,
     upsert_source,
 )
+from ytscale.instruments.plans import explain, recording
 
 NOW = datetime(2025, 11, 29, 12, 0, tzinfo=UTC)
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from reference import pipeline
 from reference.models import ContentSource, PendingUpload, Project
 from reference.settings import Settings
 from reference.tasks import YtscaleCelery, create_app, embedded_worker
-from reference.youtube.fake import FakeYouTube
+from ytscale.fake.youtube import FakeYouTube
 
 BROKER_ENV = "YTSCALE_TEST_BROKER_URL"
 BROKERS = [

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from reference import uploads
 from reference.models import PendingUpload
 from reference.services import Services
-from reference.youtube.catalogue import EPOCH
+from ytscale.fake.catalogue import EPOCH
 
 
 def test_uploads_recorded_twice_are_one_row(services: Services) -> None:

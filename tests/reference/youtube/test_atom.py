@@ -23,7 +23,7 @@ from reference.youtube.atom import (
     render_notification,
     topic_url,
 )
-from reference.youtube.catalogue import EPOCH, Catalogue, VideoSpec
+from ytscale.fake.catalogue import EPOCH, Catalogue, VideoSpec
 
 CATALOGUE = Catalogue(seed=1, n_channels=5_000, clock=lambda: EPOCH)
 HUB = "https://pubsubhubbub.appspot.com"

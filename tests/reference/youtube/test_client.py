@@ -13,7 +13,6 @@ from reference import kv
 from reference.quota.ledger import AtomicLedger, QuotaExhausted, Reservation
 from reference.settings import FAKE_YOUTUBE_URL, Settings
 from reference.youtube.breaker import CircuitBreaker, State
-from reference.youtube.catalogue import EPOCH
 from reference.youtube.client import API_PATH, ClientConfig, YouTubeClient, client_from_settings
 from reference.youtube.errors import (
     CircuitOpenError,
@@ -25,8 +24,9 @@ from reference.youtube.errors import (
     YouTubeError,
     YouTubeUnavailable,
 )
-from reference.youtube.fake import FakeConfig, FakeYouTube
-from reference.youtube.faults import FaultConfig
+from ytscale.fake.catalogue import EPOCH
+from ytscale.fake.faults import FaultConfig
+from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
 # .invalid never resolves (RFC 6761): a request respx failed to catch could not reach anything.
 BASE = "https://youtube.invalid"

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from reference.youtube.atom import FEED_ENTRIES
-from reference.youtube.catalogue import EPOCH
 from reference.youtube.errors import MalformedResponse, NotFound, YouTubeUnavailable
-from reference.youtube.fake import FakeConfig, FakeYouTube
 from reference.youtube.feed import FeedReader
+from ytscale.fake.catalogue import EPOCH
+from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
 
 def reader(transport: httpx.BaseTransport, max_attempts: int = 3) -> FeedReader:

@@ -1,0 +1,158 @@
+"""The claims rules on synthetic measurements: each can fail, and missing input is "unmeasured"."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ytscale.report.claims import CLAIMS, audit, validate_claims, write_claims
+
+
+def lookup_rows(before_big: float, after_small: float, after_big: float) -> list[dict[str, Any]]:
+    def row(n: int, variant: str, mean: float) -> dict[str, Any]:
+        case = {"backend": "sqlite", "n": n}
+        return {"claim": "lookup", "variant": variant, "case": case, "mean_s": mean}
+
+    return [
+        row(50_000, "before", before_big / 10),
+        row(50_000, "after", after_small),
+        row(500_000, "before", before_big),
+        row(500_000, "after", after_big),
+    ]
+
+
+def passing() -> dict[str, Any]:
+    """Measurements under which every claim of the report would hold."""
+    return {
+        "benchmarks": {"rows": lookup_rows(0.05, 0.0002, 0.0002)},
+        "plans": {"variants": {"after": {"indexes": ["ix_user_external_url"], "full_scan": False,
+                                         "plan": "SEARCH"}}},
+        "contention": {"store": "redis", "variants": {"after": {
+            "over_granted": 0, "lost": 0, "phantom": 0, "attempts": 320}}},
+        "matching": {"variants": {"after": {"per_video": 3.0}},
+                     "per_day": {"before": 10_000.0, "after": 100.0, "ours": 1.0}},
+        "capacity": {
+            "utilisation": 0.8, "slots_for_5000_at_80pct": {"slots": 10},
+            "cycle_50k_s": 1_700.0, "cycle_50k_limits_s": {"worker_slots": 1_700.0},
+            "per_window_capacity": 60_000.0, "per_window_capacity_no_quota": 60_000.0,
+            "rate_limit_capacity_per_s": 16.7, "dispatch_rate_per_s": 5.6, "users": 100_000,
+            "params": {"cap_per_window": 5_000},
+            "simulation": {"final_backlog": 0, "completed": [5_000, 5_000]},
+            "constraints_at_users": [
+                {"name": "quota", "demand": 9_000.0, "capacity": 10_000.0, "unit": "units/day"}],
+        },
+        "call_costs": {"video_fetch_3_parts": 3, "channel_info": 1, "listing_page": 1,
+                       "listing_pages_3": 3},
+        "accuracy": {"report_units": 102, "truth_units": 100, "report_error": 0.02,
+                     "ours_error": 0.0},
+        "shared_budget": {"second_user_refused": False},
+        "breaker": {
+            "with": {"calls": 10, "requests": 5, "failed_fast": 8, "s_per_fast_call": 1e-5},
+            "without": {"calls": 10, "requests": 40, "s_per_call": 2.0},
+        },
+    }  # fmt: skip
+
+
+#: One edit per claim that should turn its verdict to "fails".
+FAILING = {
+    "C1": ("benchmarks", {"rows": lookup_rows(0.05, 0.0002, 0.02)}),
+    "C2": ("plans", {"variants": {"after": {"indexes": [], "full_scan": True, "plan": "SCAN"}}}),
+    "C3": ("contention", {"store": "fakeredis", "variants": {"after": {
+        "over_granted": 3, "lost": 0, "phantom": 0, "attempts": 320}}}),
+    "C4": ("matching", {"variants": {"after": {"per_video": 20.0}},
+                        "per_day": {"before": 10_000.0, "after": 100.0, "ours": 1.0}}),
+    "C5": ("matching", {"variants": {"after": {"per_video": 3.0}},
+                        "per_day": {"before": 20_000.0, "after": 3_000.0, "ours": 1.0}}),
+    "C9": ("call_costs", {"video_fetch_3_parts": 1, "channel_info": 1, "listing_page": 1,
+                          "listing_pages_3": 3}),
+    "C10": ("call_costs", {"video_fetch_3_parts": 3, "channel_info": 1, "listing_page": 2,
+                           "listing_pages_3": 6}),
+    "C11": ("accuracy", {"report_units": 25, "truth_units": 13, "report_error": 0.92,
+                         "ours_error": 0.0}),
+    "C12": ("shared_budget", {"second_user_refused": True}),
+    "C15": ("breaker", {"with": {"calls": 10, "requests": 40, "failed_fast": 0,
+                                 "s_per_fast_call": None},
+                        "without": {"calls": 10, "requests": 40, "s_per_call": 2.0}}),
+}  # fmt: skip
+
+CAPACITY_FAILING = {
+    "C6": {"utilisation": 2.78},
+    "C7": {"cycle_50k_s": 25_000.0},
+    "C8": {"per_window_capacity": 1_800.0},
+    "C13": {"simulation": {"final_backlog": 5_000, "completed": [1_800, 1_800]}},
+    "C14": {"rate_limit_capacity_per_s": 1.0},
+    "C16": {"constraints_at_users": [
+        {"name": "quota", "demand": 9e6, "capacity": 10_000.0, "unit": "units/day"}]},
+}  # fmt: skip
+
+
+def verdicts(m: dict[str, Any]) -> dict[str, str]:
+    return {v.id: v.verdict for v in audit(m)}
+
+
+def test_every_claim_holds_on_measurements_that_meet_it() -> None:
+    assert set(verdicts(passing()).values()) == {"holds"}
+
+
+@pytest.mark.parametrize("claim", sorted(FAILING))
+def test_a_measurement_that_breaks_a_claim_fails_it(claim: str) -> None:
+    m = passing()
+    key, value = FAILING[claim]
+    m[key] = value
+    assert verdicts(m)[claim] == "fails"
+
+
+@pytest.mark.parametrize("claim", sorted(CAPACITY_FAILING))
+def test_a_capacity_figure_that_breaks_a_claim_fails_it(claim: str) -> None:
+    m = passing()
+    m["capacity"].update(CAPACITY_FAILING[claim])
+    assert verdicts(m)[claim] == "fails"
+
+
+def test_missing_measurements_make_every_claim_unmeasured() -> None:
+    found = audit({})
+    assert {v.verdict for v in found} == {"unmeasured"}
+    assert all("not measured" in v.measured for v in found)
+
+
+@pytest.mark.parametrize("key", sorted(passing()))
+def test_dropping_one_input_makes_only_its_claims_unmeasured(key: str) -> None:
+    m = copy.deepcopy(passing())
+    del m[key]
+    found = verdicts(m)
+    assert "unmeasured" in found.values()
+    assert set(found.values()) <= {"holds", "unmeasured"}
+
+
+def test_a_race_free_fakeredis_run_proves_nothing() -> None:
+    m = passing()
+    m["contention"]["store"] = "fakeredis"
+    assert verdicts(m)["C3"] == "unmeasured"
+
+
+def test_the_ninety_percent_reduction_alone_is_partly() -> None:
+    m = passing()
+    m["matching"]["per_day"] = {"before": 20_000.0, "after": 1_500.0, "ours": 1.0}
+    assert verdicts(m)["C5"] == "partly"
+
+
+def test_claims_json_round_trips_and_validates(tmp_path: Path) -> None:
+    path = tmp_path / "claims.json"
+    write_claims(audit(passing()), path)
+    data = json.loads(path.read_text())
+    assert validate_claims(data) == []
+    assert [item["id"] for item in data] == [c.id for c in CLAIMS]
+
+
+def test_validation_rejects_a_bad_verdict_and_a_missing_field() -> None:
+    data = [dict(id=c.id, claim=c.text, verdict="holds", reported="r", measured="m",
+                 evidence="e") for c in CLAIMS]  # fmt: skip
+    data[0]["verdict"] = "probably"
+    del data[1]["evidence"]
+    problems = validate_claims(data)
+    assert any("C1" in p and "verdict" in p for p in problems)
+    assert any("C2" in p and "evidence" in p for p in problems)

@@ -1,0 +1,1 @@
+"""Measuring aids: statement counting, EXPLAIN plans, and the quota contention harness."""

@@ -1,0 +1,281 @@
+"""The main job: measure, simulate, validate, audit the claims, execute the notebooks, write HTML.
+
+```bash
+ytscale report                  # the full run (under 10 minutes on 2 cores)
+ytscale report --quick          # CI-sized parameters
+ytscale report --skip seed --skip bench
+```
+
+Each step is named and can be skipped; progress goes to stderr, the claims table to stdout.
+Outputs, under ``--out`` (default ``reports/``): ``measurements.json``, ``claims.json``,
+``manifest.json``, ``html/index.html`` and one HTML page per notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reference.settings import PROJECT_ROOT, Settings
+
+NOTEBOOKS = ("capacity", "strategies", "loadtest", "benchmarks", "claims")
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes that differ between the full run and ``--quick``."""
+
+    users: int
+    windows: int
+    validation_sources: int
+    validation_calibration: int
+    #: The sync-strategy run (issue 7): sources, and simulated days.
+    strategy_sources: int
+    strategy_days: float
+
+    @classmethod
+    def of(cls, quick: bool) -> Scale:
+        return cls(1_000, 8, 60, 30, 40, 1.0) if quick else cls(100_000, 96, 300, 100, 300, 2.0)
+
+
+@dataclass
+class Run:
+    """State the steps share: settings, sizes, where to write, what was measured."""
+
+    settings: Settings
+    scale: Scale
+    out: Path
+    quick: bool
+    measurements: dict[str, Any] = field(default_factory=dict)
+
+    def save(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(finite(self.measurements), indent=1, default=str, allow_nan=False)
+        (self.out / "measurements.json").write_text(text + "\n")
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every infinite or NaN float replaced by None: JSON has neither."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def log(message: str) -> None:
+    print(f"[report {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+
+def step_seed(run: Run) -> str:
+    from ytscale.seed import SeedConfig, seed, seeded_counts
+
+    config = SeedConfig(users=run.scale.users)
+    url = run.settings.database_url
+    if seeded_counts(url, config):
+        return f"{run.scale.users:,} users already seeded"
+    summary = seed(url, config, replace=True)
+    run.measurements["seed"] = summary.as_dict()
+    return summary.format().splitlines()[0]
+
+
+def step_loadtest(run: Run) -> str:
+    # The load-test driver is optional: run it when the module that runs it is present.
+    if importlib.util.find_spec("loadtests.run") is None:
+        return "skipped: loadtests.run is not present"
+    main: Callable[[list[str]], int] = importlib.import_module("loadtests.run").main
+    argv = ["--out", str(run.out / "loadtest"), "--users", str(run.scale.users)]
+    argv += ["--database-url", run.settings.database_url]
+    code = main([*argv, "--quick"] if run.quick else argv)
+    if code:
+        raise RuntimeError(f"load test exited with {code}")
+    return "done"
+
+
+def step_bench(run: Run) -> str:
+    target = run.out / "benchmarks" / "quick.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "pytest", "benchmarks", "-m", "quick", "-q", "-p", "no:cacheprovider",
+        "--benchmark-max-time=0.5", f"--benchmark-json={target}",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    tail = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    if done.returncode not in (0, 1) or not target.exists():
+        raise RuntimeError(f"benchmarks exited with {done.returncode}: {tail}")
+    return tail
+
+
+def step_measure(run: Run) -> str:
+    from ytscale.report import measure
+
+    s = run.settings
+    run.measurements.update(
+        matching=measure.matching(),
+        plans=measure.lookup_plans(),
+        call_costs=measure.call_costs(s),
+        accuracy=measure.channel_import_accuracy(s),
+        shared_budget=measure.shared_budget(s),
+        contention=measure.contention(s),
+        breaker=measure.breaker(s),
+    )
+    return f"contention on {run.measurements['contention']['store']}"
+
+
+def step_capacity(run: Run) -> str:
+    from ytscale.capacity import CapacityParams
+    from ytscale.report import measure
+
+    run.measurements["capacity"] = measure.capacity(CapacityParams(), windows=run.scale.windows)
+    return f"{run.scale.windows} windows simulated"
+
+
+def step_validation(run: Run) -> str:
+    from ytscale.report.validation import ValidationConfig, validate
+
+    config = ValidationConfig(
+        sources=run.scale.validation_sources, calibration=run.scale.validation_calibration
+    )
+    result = validate(run.settings, config)
+    run.measurements["validation"] = result.as_dict()
+    return f"model error at most {result.max_abs_error:.1%} ({result.broker} broker)"
+
+
+def step_strategies(run: Run) -> str:
+    from ytscale.report.freshness import FreshnessConfig, measure, model_comparison
+
+    config = FreshnessConfig(sources=run.scale.strategy_sources, days=run.scale.strategy_days)
+    result = measure(run.settings, config, progress=log)
+    result["model"] = model_comparison(result)
+    run.measurements["strategies"] = result
+    return ", ".join(
+        f"{name} p50 {figures['freshness_s']['p50']} s / {figures['units_per_day']:.0f} units/day"
+        for name, figures in result["strategies"].items()
+    )
+
+
+def step_collect(run: Run) -> str:
+    """Read what other tools wrote: benchmark JSON and Locust's CSV history."""
+    from ytscale.report import measure
+
+    bench_dir = run.out / "benchmarks"
+    files = [p for p in (bench_dir / "quick.json", bench_dir / "full.json") if p.exists()]
+    # Prefer the newest file; a full run has more sizes, a quick one is from this run.
+    newest = max(files, key=lambda p: p.stat().st_mtime) if files else None
+    run.measurements["benchmarks"] = measure.benchmarks(newest) if newest else None
+    histories = sorted((run.out / "loadtest").glob("*_stats_history.csv"))
+    run.measurements["loadtest"] = {"files": [str(p) for p in histories]} if histories else None
+    return f"benchmarks: {newest or 'none'}; load-test histories: {len(histories)}"
+
+
+def step_claims(run: Run) -> str:
+    from ytscale.report.claims import audit, write_claims
+
+    verdicts = audit(run.measurements)
+    write_claims(verdicts, run.out / "claims.json")
+    counts = {
+        v: sum(x.verdict == v for x in verdicts) for v in dict.fromkeys(x.verdict for x in verdicts)
+    }
+    return ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def step_notebooks(run: Run) -> str:
+    from ytscale.report.notebooks import render
+
+    pages = render(
+        NOTEBOOKS,
+        NOTEBOOK_DIR,
+        run.out,
+        parameters={"reports_dir": str(run.out.resolve())},
+        log=log,
+    )
+    return f"{len(pages)} notebooks rendered into {run.out / 'html'}"
+
+
+STEPS: dict[str, Callable[[Run], str]] = {
+    "seed": step_seed,
+    "loadtest": step_loadtest,
+    "bench": step_bench,
+    "measure": step_measure,
+    "capacity": step_capacity,
+    "validation": step_validation,
+    "strategies": step_strategies,
+    "collect": step_collect,
+    "claims": step_claims,
+    "notebooks": step_notebooks,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ytscale report",
+        description="Measure, simulate, validate, audit the P0 report's claims, render the report.",
+    )
+    p.add_argument("--quick", "--small", action="store_true", help="CI-sized parameters")
+    p.add_argument("--skip", action="append", default=[], choices=list(STEPS), metavar="STEP",
+                   help=f"skip a step (repeatable): {', '.join(STEPS)}")  # fmt: skip
+    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports", help="output folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run = Run(Settings.from_env(), Scale.of(args.quick), args.out, args.quick)
+    log(f"settings: {run.settings.describe()}")
+    started, failed = time.monotonic(), []
+    records: list[dict[str, Any]] = []
+    for number, (name, step) in enumerate(STEPS.items(), 1):
+        head = f"step {number}/{len(STEPS)} {name}"
+        if name in args.skip:
+            log(f"{head}: skipped (--skip)")
+            records.append({"step": name, "status": "skipped"})
+            continue
+        log(f"{head} ...")
+        t0 = time.monotonic()
+        try:
+            summary = step(run)
+            status = "ok"
+        except Exception as exc:  # one failed step must not hide the others' results
+            summary, status = f"failed: {exc!r}", "failed"
+            failed.append(name)
+            traceback.print_exc(file=sys.stderr)
+        seconds = time.monotonic() - t0
+        log(f"{head}: {summary} ({seconds:.1f} s)")
+        records.append({"step": name, "status": status, "seconds": seconds, "summary": summary})
+        run.save()
+    _finish(run, records, argv if argv is not None else sys.argv[1:], time.monotonic() - started)
+    return 1 if failed else 0
+
+
+def _finish(run: Run, records: list[dict[str, Any]], argv: list[str], seconds: float) -> None:
+    from ytscale.report.claims import Verdict, table
+    from ytscale.report.manifest import manifest
+
+    document = manifest(run.settings, records, argv) | {"total_seconds": seconds}
+    (run.out / "manifest.json").write_text(json.dumps(document, indent=2) + "\n")
+    claims_file = run.out / "claims.json"
+    if claims_file.exists():
+        verdicts = [Verdict(**item) for item in json.loads(claims_file.read_text())]
+        print(table(verdicts))
+    log(f"done in {seconds:.0f} s: {run.out / 'html' / 'index.html'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
