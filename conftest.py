@@ -1,8 +1,7 @@
-"""Backends shared by tests and benchmarks: one table of ``pytest.param``s, each with its marks.
+"""Fixtures shared by tests and benchmarks: the backends of ``tests.backends``, per test.
 
-Real servers are reached through ``YTSCALE_TEST_POSTGRES_URL`` and ``YTSCALE_TEST_REDIS_URL``
-(``.ci/run`` exports both). Without them the real-server params skip, saying which variable is unset.
-Every run gets its own PostgreSQL schema and Redis key prefix, so runs sharing one server never collide.
+Every run gets its own PostgreSQL schema and Redis key prefix, so runs sharing one server never
+collide.
 """
 
 from __future__ import annotations
@@ -19,26 +18,7 @@ from sqlalchemy import Engine, text
 from reference import kv
 from reference.db import make_engine
 from reference.models import Base
-
-POSTGRES_ENV = "YTSCALE_TEST_POSTGRES_URL"
-REDIS_ENV = "YTSCALE_TEST_REDIS_URL"
-RUN_ID = uuid.uuid4().hex[:8]
-
-DATABASES = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
-STORES = [
-    pytest.param("fakeredis", id="fakeredis"),
-    pytest.param("redis", id="redis", marks=pytest.mark.redis),
-]
-
-
-def require_env(name: str) -> str:
-    url = os.environ.get(name)
-    if not url:
-        pytest.skip(f"{name} is not set: no real server to run against")
-    return url
+from tests.backends import DATABASES, POSTGRES_ENV, REDIS_ENV, RUN_ID, STORES, require_env
 
 
 @pytest.fixture(autouse=True)

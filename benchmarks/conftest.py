@@ -21,10 +21,10 @@ from sqlalchemy import text
 
 from benchmarks.datasets import Datasets
 from benchmarks.slow import SLOW_ENV, effective_variant
-from conftest import DATABASES, POSTGRES_ENV, REDIS_ENV
 from reference import kv
 from reference.db import make_engine
 from reference.settings import PROJECT_ROOT
+from tests.backends import DATABASES, POSTGRES_ENV, REDIS_ENV
 
 
 def pytest_configure(config: pytest.Config) -> None:

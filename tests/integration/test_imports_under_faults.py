@@ -13,11 +13,11 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from helpers import statuses, wait_for
 from reference import pipeline
 from reference.models import ImportRequest, Project
 from reference.settings import Settings
 from reference.tasks import create_app, embedded_worker
+from tests.helpers import statuses, wait_for
 from ytscale.fake.faults import FaultConfig
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
 

@@ -21,7 +21,8 @@ from reference.api import create_app
 from reference.models import ContentSource, PendingUpload, Project, PushSubscription, User
 from reference.services import Services
 from reference.settings import Settings
-from reference.youtube.atom import FEED_ENTRIES, render_notification, topic_url
+from reference.youtube.atom import FEED_ENTRIES, topic_url
+from ytscale.fake.atom import render_notification
 from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock
 from ytscale.fake.hub import DeferredCallbacks
 from ytscale.fake.youtube import FakeConfig, FakeYouTube

@@ -19,12 +19,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from helpers import statuses, wait_for
 from reference import pipeline
 from reference.models import Project
 from reference.services import Services
 from reference.settings import Settings
 from reference.tasks import create_app
+from tests.helpers import statuses, wait_for
 from ytscale.fake.catalogue import Catalogue
 
 BROKER_ENV = "YTSCALE_TEST_BROKER_URL"

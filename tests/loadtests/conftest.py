@@ -9,6 +9,6 @@ from __future__ import annotations
 
 import os
 
-from subprocesses import SKIP_PATCH
+from tests.loadtests.subprocesses import SKIP_PATCH
 
 os.environ.setdefault(SKIP_PATCH, "1")

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from subprocesses import locust_env
 
 from reference.settings import PROJECT_ROOT
+from tests.loadtests.subprocesses import locust_env
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import create_engine, func, select
 
-from helpers import wait_for
 from reference import push, sources, tasks
 from reference.api import MAX_BODY_BYTES, create_app
 from reference.api.schemas import MAX_CHECK_URLS
@@ -31,7 +30,9 @@ from reference.models import ImportRequest, User, utcnow
 from reference.projects import NewProject, upsert_project
 from reference.services import Services
 from reference.settings import Settings
-from reference.youtube.atom import render_notification, topic_url
+from reference.youtube.atom import topic_url
+from tests.helpers import wait_for
+from ytscale.fake.atom import render_notification
 from ytscale.fake.catalogue import Catalogue
 from ytscale.fake.youtube import FakeYouTube
 from ytscale.instruments.querycount import count_queries

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from helpers import statuses, wait_for
 from reference import pipeline
 from reference.models import ContentSource, PendingUpload, Project
 from reference.settings import Settings
 from reference.tasks import YtscaleCelery, create_app, embedded_worker
+from tests.helpers import statuses, wait_for
 from ytscale.fake.youtube import FakeYouTube
 
 BROKER_ENV = "YTSCALE_TEST_BROKER_URL"

@@ -47,7 +47,8 @@ from typing import Any, Final
 
 import httpx
 
-from reference.youtube.atom import channel_id_of_topic, render_deleted, render_notification
+from reference.youtube.atom import channel_id_of_topic
+from ytscale.fake.atom import render_deleted, render_notification
 from ytscale.fake.catalogue import Catalogue, ChannelSpec, Clock, VideoSpec
 
 __all__ = ["HUB_URL", "MAX_ATTEMPTS", "DeferredCallbacks", "Hub", "PumpReport", "SubscribeError"]

@@ -77,8 +77,9 @@ from starlette.types import Receive, Scope, Send
 
 from reference.quota.costs import DEFAULT_DAILY_QUOTA, MAX_IDS_PER_CALL, MAX_RESULTS_PER_PAGE, cost
 from reference.quota.days import Clock, QuotaDay, utc_now
-from reference.youtube.atom import FEED_ENTRIES, render_feed
+from reference.youtube.atom import FEED_ENTRIES
 from reference.youtube.parse import format_duration, parse_datetime
+from ytscale.fake.atom import render_feed
 from ytscale.fake.catalogue import (
     DEFAULT_CHANNELS,
     EPOCH,

@@ -1,7 +1,5 @@
 """The generator's idea of who holds which video agrees with the seeded database."""
 
-# Named apart from tests/reference/test_videos.py: pytest needs unique test basenames.
-
 from __future__ import annotations
 
 import random
