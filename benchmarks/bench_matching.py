@@ -1,7 +1,7 @@
 """Claim 3, tag matching: "2 queries instead of 10-20 per video", "1000 videos/day: 10,000 → 100".
 
 One video's ten tags (four tool spellings, two categories, four that match nothing) matched against
-a vocabulary of 10, 100 and 1,000 tools by each :data:`reference.matching.VARIANTS` entry:
+a vocabulary of 10, 100 and 1,000 tools by each :data:`ytscale.variants.matching.VARIANTS` entry:
 
 - ``before``: a tools and a categories query per tag;
 - ``after``: the report's batch, reloading every active tool and category for every video;
@@ -20,10 +20,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from benchmarks.slow import VARIANTS, effective_variant
-from reference.matching import VARIANTS as MATCHERS
 from reference.models import Base, Category, Tool, ToolAlias
 from reference.vocabulary import build_vocabulary
 from ytscale.instruments.querycount import count_queries
+from ytscale.variants.matching import VARIANTS as MATCHERS
 
 TOOLS = [10, 100, 1000]
 CATEGORIES = 40

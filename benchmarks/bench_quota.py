@@ -22,9 +22,9 @@ import pytest
 
 from benchmarks.slow import VARIANTS, effective_variant
 from reference import kv
-from reference.quota import VARIANTS as LEDGERS
-from reference.quota.ledger import KeyValueLedger
+from reference.quota import KeyValueLedger
 from ytscale.instruments.contention import ContentionResult, contend
+from ytscale.variants.quota import VARIANTS as LEDGERS
 
 USER_ID = 7
 WORKERS = 32

@@ -27,11 +27,12 @@ from sqlalchemy import Connection, Engine, bindparam, insert, update
 
 from benchmarks.slow import VARIANTS, effective_variant
 from reference.models import Base, ContentSource, User
-from reference.pipeline import WINDOW_CAP, WINDOW_S, report_countdowns, schedule_due
+from reference.pipeline import WINDOW_CAP, WINDOW_S, schedule_due
 from reference.services import Services
 from reference.settings import Settings
 from reference.sources import due_sources
 from reference.tasks import TICK_S
+from ytscale.variants.stagger import report_countdowns
 
 SOURCES = 50_000
 #: The report's batch limit per window, before and after its change.

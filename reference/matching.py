@@ -1,22 +1,15 @@
-"""A video's tags → tools and categories (report claim #3), with the report's two variants beside.
+"""A video's tags → tools and categories (report claim #3).
 
 ```python
-matcher = VARIANTS["ours"](engine)          # or "before", "after"
+matcher = CachedMatcher(engine)
 match = matcher.match(video["snippet"].get("tags", []))
 link_matches(session, project.id, match)
 ```
 
-Every variant normalises tags the same way (``normalise_tags``) and returns the same ``Match``;
-they differ only in ``_lookup``, i.e. in how many SQL statements a video costs (``k`` = distinct tag
-keys, at most ``MAX_TAGS_PER_VIDEO``):
-
-- ``before``: one statement per key for tools and one for categories: ``2k`` per video.
-- ``after`` (the report's fix): all active tools, then the matched tool objects, then all active
-  categories: ``3`` per video, every video; 1,000 videos a day cost 3,000 statements, not 100.
-- ``ours``: an alias index loaded by one statement and kept by the process: ``0`` per video once
-  warm. Freshness is ``AliasIndexCache``'s business.
-
-A video without a usable tag costs no statement in any variant.
+Tags are normalised (``normalise_tags``) and looked up in an alias index loaded by one statement
+and kept by the process: ``0`` statements per video once warm; freshness is ``AliasIndexCache``'s
+business. ``TagMatcher`` is the seam the report's two variants (``ytscale.variants.matching``)
+share with ours: they differ only in ``_lookup``. A video without a usable tag costs no statement.
 """
 
 from __future__ import annotations
@@ -128,7 +121,7 @@ def _anything(_column: SQLColumnExpression[str]) -> ColumnElement[bool]:
     return true()
 
 
-def _tool_forms(where: Predicate = _anything) -> tuple[Select[Any], Select[Any]]:
+def tool_forms(where: Predicate = _anything) -> tuple[Select[Any], Select[Any]]:
     """Active tools' names and aliases as ``(kind, id, spelling)``."""
     kind = literal(TOOL).label("kind")
     names = select(kind, Tool.id, Tool.name).where(Tool.is_active, where(Tool.name))
@@ -140,7 +133,7 @@ def _tool_forms(where: Predicate = _anything) -> tuple[Select[Any], Select[Any]]
     return names, aliases
 
 
-def _category_forms(where: Predicate = _anything) -> Select[Any]:
+def category_forms(where: Predicate = _anything) -> Select[Any]:
     """Active categories' names as ``(kind, id, spelling)``."""
     kind = literal(CATEGORY).label("kind")
     return select(kind, Category.id, Category.name).where(Category.is_active, where(Category.name))
@@ -148,7 +141,7 @@ def _category_forms(where: Predicate = _anything) -> Select[Any]:
 
 def load_index(conn: Connection | Session) -> AliasIndex:
     """The whole active vocabulary, in one statement."""
-    return AliasIndex.from_rows(conn.execute(union_all(*_tool_forms(), _category_forms())))
+    return AliasIndex.from_rows(conn.execute(union_all(*tool_forms(), category_forms())))
 
 
 class AliasIndexCache:
@@ -217,47 +210,6 @@ class TagMatcher(ABC):
     def _lookup(self, keys: tuple[str, ...]) -> Match: ...
 
 
-class PerTagMatcher(TagMatcher):
-    """The report's "before": a tools query and a categories query for every key (N+1).
-
-    SQL cannot normalise, so each query fetches the spellings containing the key's words in order
-    (a superset for ASCII spellings, such as ``build_vocabulary``'s) and the exact check is done in
-    Python. A non-ASCII spelling that case-folds differently in SQL may be missed here.
-    """
-
-    def _lookup(self, keys: tuple[str, ...]) -> Match:
-        match = Match()
-        with self.engine.connect() as conn:
-            for key in keys:
-                contains = _containing_words(key)
-                tools = conn.execute(union_all(*_tool_forms(contains))).all()
-                categories = conn.execute(_category_forms(contains)).all()
-                match |= AliasIndex.from_rows([*tools, *categories]).lookup([key])
-        return match
-
-
-def _containing_words(key: str) -> Predicate:
-    # Keys hold no LIKE wildcard: "%", "_" and "\" are punctuation, so normalising removed them.
-    pattern = "%" + "%".join(key.split(" ")) + "%"
-    return lambda column: column.ilike(pattern)
-
-
-class PerVideoMatcher(TagMatcher):
-    """The report's "after": batched within a video, but loaded again for every video."""
-
-    def _lookup(self, keys: tuple[str, ...]) -> Match:
-        with Session(self.engine) as session:
-            tools = session.execute(union_all(*_tool_forms())).all()
-            matched = AliasIndex.from_rows(tools).lookup(keys).tools
-            # The report fetches the matched Tool objects to link them.
-            objects = session.scalars(select(Tool).where(Tool.id.in_(matched))).all()
-            categories = session.execute(_category_forms()).all()
-        return Match(
-            tools=frozenset(tool.id for tool in objects),
-            categories=AliasIndex.from_rows(categories).lookup(keys).categories,
-        )
-
-
 class CachedMatcher(TagMatcher):
     """Ours: the process-wide alias index; no statement per video once it is loaded."""
 
@@ -267,14 +219,6 @@ class CachedMatcher(TagMatcher):
 
     def _lookup(self, keys: tuple[str, ...]) -> Match:
         return self.cache.get().lookup(keys)
-
-
-#: The variants by the names benchmarks and the report use.
-VARIANTS: Mapping[str, Callable[[Engine], TagMatcher]] = {
-    "before": PerTagMatcher,
-    "after": PerVideoMatcher,
-    "ours": CachedMatcher,
-}
 
 
 def link_matches(session: Session, project_id: int, match: Match) -> None:

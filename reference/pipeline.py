@@ -344,18 +344,11 @@ def _who_wants(services: Services, pending: Sequence[uploads.Pending]) -> dict[i
     return wanted
 
 
-# The report staggers every task of a window with a random countdown in 0..900 s. Ours releases
-# each tick only the sources whose spread ``next_sync_at`` falls inside it, so no countdown exceeds
-# a tick: one worker cannot hoard the window's ETA tasks, and the broker's visibility timeout need
-# only outlast a tick plus a task.
+# The report staggers every task of a window with a random countdown in 0..900 s
+# (``ytscale.variants.stagger``). Ours releases each tick only the sources whose spread
+# ``next_sync_at`` falls inside it, so no countdown exceeds a tick: one worker cannot hoard the
+# window's ETA tasks, and the broker's visibility timeout need only outlast a tick plus a task.
 Stagger = Callable[[Sequence[ContentSource], datetime, float, random.Random], list[float]]
-
-
-def report_countdowns(
-    due: Sequence[ContentSource], now: datetime, horizon_s: float, rng: random.Random
-) -> list[float]:
-    """The report's stagger: a uniform random countdown over the whole horizon."""
-    return [rng.uniform(0, horizon_s) for _ in due]
 
 
 def spread_countdowns(
@@ -363,9 +356,6 @@ def spread_countdowns(
 ) -> list[float]:
     """Ours: each source starts when it falls due, never later than the horizon."""
     return [min(horizon_s, max(0.0, (s.next_sync_at - now).total_seconds())) for s in due]
-
-
-STAGGERS: dict[str, Stagger] = {"report": report_countdowns, "ours": spread_countdowns}
 
 
 @dataclass(frozen=True)
@@ -381,7 +371,7 @@ def schedule_due(
     now: datetime | None = None,
     horizon_s: float = 60,
     cap: int | None = None,
-    stagger: str = "ours",
+    stagger: Stagger = spread_countdowns,
     seed: int | None = None,
 ) -> list[Scheduled]:
     """Claim the sources due within ``horizon_s`` (at most ``cap``); enqueue each with a countdown.
@@ -402,7 +392,7 @@ def schedule_due(
             limit=cap,
             lease=timedelta(seconds=horizon_s) + SYNC_INTERVAL,
         )
-        countdowns = STAGGERS[stagger](due, now, horizon_s, random.Random(seed))
+        countdowns = stagger(due, now, horizon_s, random.Random(seed))
         planned = [Scheduled(s.id, c) for s, c in zip(due, countdowns, strict=True)]
     for item in planned:
         enqueue(item.source_id, item.countdown_s)

@@ -22,11 +22,12 @@ from reference.db import make_engine, session_factory
 from reference.matching import AliasIndexCache, CachedMatcher
 from reference.models import utcnow
 from reference.push import HubClient
-from reference.quota import QuotaLedger, ledger_from_settings
+from reference.quota import AtomicLedger, QuotaLedger
 from reference.settings import Settings
 from reference.vocabulary import VocabularyVersion
-from reference.youtube.client import ClientConfig, YouTubeClient, embedded_transport
+from reference.youtube.client import ClientConfig, YouTubeClient
 from reference.youtube.feed import FeedReader
+from reference.youtube.transports import transport_for
 
 
 @dataclass
@@ -58,10 +59,12 @@ class Services:
         """
         engine = make_engine(settings.database_url)
         store = kv.connect(settings.redis_url)
-        ledger = ledger_from_settings(settings, prefix=f"{settings.key_prefix}quota:", clock=clock)
+        ledger = AtomicLedger.from_settings(
+            settings, prefix=f"{settings.key_prefix}quota:", clock=clock
+        )
         version = VocabularyVersion(store, key=f"{settings.key_prefix}vocabulary:version")
         cache = AliasIndexCache(engine, version)
-        transport = youtube_transport or embedded_transport(settings)
+        transport = youtube_transport or transport_for(settings)
         timeout = _client_config(settings).timeout
         return cls(
             settings=settings,

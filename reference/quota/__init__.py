@@ -1,9 +1,9 @@
 """YouTube Data API quota: what calls cost, and the ledger every call reserves its units in.
 
 ```python
-from reference.quota import QuotaExhausted, cost, ledger_from_settings
+from reference.quota import AtomicLedger, QuotaExhausted, cost
 
-ledger = ledger_from_settings(settings)             # ours; "before"/"after" for the report's
+ledger = AtomicLedger.from_settings(settings)       # the report's variants: ytscale.variants
 reservation = ledger.reserve(cost("videos.list"), user_id=7)
 ```
 """
@@ -18,26 +18,16 @@ from reference.quota.ledger import (
     QuotaLedger,
     Reservation,
 )
-from ytscale.variants.quota import (
-    VARIANTS,
-    ReportAfterLedger,
-    ReportBeforeLedger,
-    ledger_from_settings,
-)
 
 __all__ = [
     "COSTS",
     "DEFAULT_DAILY_QUOTA",
     "DEFAULT_PREFIX",
-    "VARIANTS",
     "AtomicLedger",
     "KeyValueLedger",
     "QuotaDay",
     "QuotaExhausted",
     "QuotaLedger",
-    "ReportAfterLedger",
-    "ReportBeforeLedger",
     "Reservation",
     "cost",
-    "ledger_from_settings",
 ]

@@ -12,12 +12,9 @@ from sqlalchemy.orm import Session
 from reference import kv
 from reference.matching import (
     MAX_TAGS_PER_VIDEO,
-    VARIANTS,
     AliasIndexCache,
     CachedMatcher,
     Match,
-    PerTagMatcher,
-    PerVideoMatcher,
     link_matches,
     normalise,
     normalise_tags,
@@ -33,6 +30,7 @@ from reference.models import (
 )
 from reference.vocabulary import VocabularyVersion, build_vocabulary
 from ytscale.instruments.querycount import count_queries
+from ytscale.variants.matching import VARIANTS, PerTagMatcher, PerVideoMatcher
 
 # Hypothesis runs many examples against one database; each example resets the vocabulary itself.
 DB_PROPERTY = settings(

@@ -23,7 +23,7 @@ from multiprocessing.synchronize import Barrier as ProcessBarrier
 
 from reference.quota.ledger import KeyValueLedger, QuotaExhausted
 from reference.settings import Settings
-from ytscale.variants.quota import ledger_from_settings
+from ytscale.variants.quota import variant_ledger
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def contend_processes(
     """
     if settings.redis_url.startswith("fakeredis://"):
         raise ValueError("fakeredis:// lives inside one process: give a redis:// URL")
-    ledger = ledger_from_settings(settings, variant, prefix=prefix)
+    ledger = variant_ledger(settings, variant, prefix=prefix)
     before = _start(ledger, prime, user_id)
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes, timeout=timeout)
@@ -158,7 +158,7 @@ def _reserve_many(
 ) -> None:
     """One process's share: the units it was granted, or what went wrong, onto ``results``."""
     try:
-        ledger = ledger_from_settings(settings, variant, prefix=prefix)
+        ledger = variant_ledger(settings, variant, prefix=prefix)
         barrier.wait()
         results.put(sum(_try_reserve(ledger, units, user_id) for _ in range(calls)))
     except Exception as exc:

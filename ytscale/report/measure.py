@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from reference import pipeline
 from reference.db import make_engine
-from reference.matching import VARIANTS as MATCHERS
 from reference.models import Category, Tool, ToolAlias
 from reference.projects import report_projects_table
-from reference.quota import ledger_from_settings
+from reference.quota import AtomicLedger
 from reference.services import Services
 from reference.settings import Settings
 from reference.vocabulary import build_vocabulary
@@ -39,6 +38,8 @@ from ytscale.instruments.plans import explain, recording
 from ytscale.instruments.querycount import count_queries
 from ytscale.report.scratch import scratch_settings
 from ytscale.seed import create_schema
+from ytscale.variants.matching import VARIANTS as MATCHERS
+from ytscale.variants.quota import variant_ledger
 
 Json = dict[str, Any]
 
@@ -130,7 +131,7 @@ def lookup_plans() -> Json:
 
 
 def _client(fake: FakeYouTube, settings: Settings, **kwargs: Any) -> YouTubeClient:
-    ledger = ledger_from_settings(
+    ledger = AtomicLedger.from_settings(
         settings, prefix=f"{settings.key_prefix}report:{uuid.uuid4().hex[:8]}:"
     )
     return YouTubeClient("fake://youtube", "fake-key", ledger, transport=fake.transport(), **kwargs)
@@ -219,9 +220,7 @@ def contention(settings: Settings, workers: int = 32, bursts: int = 10) -> Json:
         totals = {"attempts": 0, "granted": 0, "lost": 0, "over_granted": 0, "phantom": 0}
         for _ in range(bursts):
             prefix = f"{settings.key_prefix}report:race:{uuid.uuid4().hex[:8]}:"
-            result = asdict(
-                contend(ledger_from_settings(tight, variant, prefix=prefix), workers=workers)
-            )
+            result = asdict(contend(variant_ledger(tight, variant, prefix=prefix), workers=workers))
             for key in totals:
                 totals[key] += result[key]
         variants[variant] = totals

@@ -1,7 +1,7 @@
 """The P0 report's two quota patterns (claim #2), runnable beside ours through one interface.
 
 ```python
-ledger = ledger_from_settings(settings, "after")    # or "before", "ours" (the default)
+ledger = variant_ledger(settings, "after")    # or "before", "ours"
 ```
 
 Each variant is a ``KeyValueLedger`` and shares its keys, PT days, reads and refunds; only
@@ -92,9 +92,9 @@ VARIANTS: Mapping[str, type[KeyValueLedger]] = {
 }
 
 
-def ledger_from_settings(
+def variant_ledger(
     settings: Settings,
-    variant: str = "ours",
+    variant: str,
     *,
     prefix: str = DEFAULT_PREFIX,
     clock: Clock = utc_now,

@@ -6,14 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from reference.quota import (
-    VARIANTS,
-    AtomicLedger,
-    QuotaExhausted,
-    QuotaLedger,
-    Reservation,
-    ledger_from_settings,
-)
+from reference.quota import AtomicLedger, QuotaExhausted, QuotaLedger, Reservation
 from reference.quota.days import KEY_GRACE, PACIFIC, ManualClock
 from reference.settings import Settings
 
@@ -236,27 +229,16 @@ def test_keys_expire_an_hour_after_the_pt_day_ends(
 # --- interface ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_every_variant_is_a_quota_ledger(variant: str, key_prefix: str) -> None:
-    settings = Settings(redis_url="fakeredis://interface")
-    assert isinstance(ledger_from_settings(settings, variant, prefix=key_prefix), QuotaLedger)
-
-
-def test_ledger_from_settings_takes_the_budgets_and_store_from_settings(
+def test_from_settings_takes_the_budgets_and_store_from_settings(
     redis_url: str, key_prefix: str
 ) -> None:
     settings = Settings(redis_url=redis_url, daily_quota=5, user_quota=2)
-    ledger = ledger_from_settings(settings, prefix=key_prefix)
-    assert isinstance(ledger, AtomicLedger)
+    ledger = AtomicLedger.from_settings(settings, prefix=key_prefix)
+    assert isinstance(ledger, QuotaLedger)
     assert refused(ledger, 3, user_id=1).scope == "user:1"
     ledger.reserve(2, user_id=1)
     assert ledger.remaining() == 3
     assert AtomicLedger.from_settings(settings, prefix=key_prefix).used() == 2
-
-
-def test_an_unknown_variant_is_named_in_the_error() -> None:
-    with pytest.raises(ValueError, match="'fast'.*after.*before.*ours"):
-        ledger_from_settings(Settings(), "fast")
 
 
 def test_quota_exhausted_survives_pickling() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reference.quota import ledger_from_settings
+from reference.quota import AtomicLedger
 from reference.settings import Settings
 from reference.youtube.client import YouTubeClient
 from reference.youtube.parse import format_duration, parse_datetime, parse_duration
@@ -622,7 +622,7 @@ def test_our_client_and_ledger_agree_with_the_fakes_count(redis_url: str, key_pr
     """5xx, rate limits and read timeouts are charged on both sides: the counts match exactly."""
     faults = FaultConfig(seed=5, rate_limit=0.1, server_error=0.1, slow=0.1, slow_s=60.0)
     fake = make_fake(FakeConfig(seed=1, faults=faults))
-    ledger = ledger_from_settings(Settings(redis_url=redis_url), prefix=key_prefix)
+    ledger = AtomicLedger.from_settings(Settings(redis_url=redis_url), prefix=key_prefix)
     index = big_channel(fake)
     transport = fake.transport(sleep=lambda _: None)  # timeouts fire without waiting them out
     with YouTubeClient(

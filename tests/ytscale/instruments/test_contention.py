@@ -2,7 +2,7 @@
 
 How many trials. Per-trial loss rates measured on this machine's Redis 7.0 (loopback, 2 shared
 cores), 100 threads released by a barrier, one unit each, budget out of reach
-(``ledger_from_settings`` variants, ``contend``):
+(``variant_ledger``, ``contend``):
 
 ==========  ============  =========================  ==========================
 variant     key           trials with a unit lost    units lost (min / median)
@@ -28,10 +28,11 @@ from itertools import islice
 import pytest
 import redis
 
-from reference.quota import VARIANTS, AtomicLedger, KeyValueLedger, ReportAfterLedger
+from reference.quota import AtomicLedger, KeyValueLedger
 from reference.quota.ledger import Refusal, Reservation, Scope
 from reference.settings import Settings
 from ytscale.instruments.contention import ContentionResult, contend, contend_processes
+from ytscale.variants.quota import VARIANTS, ReportAfterLedger
 
 LOSS_TRIALS = 10
 WORKERS = 100

@@ -6,15 +6,10 @@ Their races are shown on real Redis in ``test_contention.py``; here every call r
 import pytest
 import redis
 
-from reference.quota import (
-    VARIANTS,
-    AtomicLedger,
-    KeyValueLedger,
-    QuotaExhausted,
-    ReportAfterLedger,
-    ReportBeforeLedger,
-)
+from reference.quota import AtomicLedger, KeyValueLedger, QuotaExhausted, QuotaLedger
 from reference.quota.days import ManualClock
+from reference.settings import Settings
+from ytscale.variants.quota import VARIANTS, ReportAfterLedger, ReportBeforeLedger, variant_ledger
 
 
 def make(variant: str, client: redis.Redis, prefix: str, clock: ManualClock) -> KeyValueLedger:
@@ -74,3 +69,14 @@ def test_every_variant_creates_its_counters_with_the_days_expiry(
     expected = 12 * 3600 + 3600  # noon PT: half a day, plus the grace hour
     for name in ("project", "user:1"):
         assert expected - 5 <= client.ttl(f"{key_prefix}2025-06-15:{name}") <= expected
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_variant_is_a_quota_ledger(variant: str, key_prefix: str) -> None:
+    settings = Settings(redis_url="fakeredis://interface")
+    assert isinstance(variant_ledger(settings, variant, prefix=key_prefix), QuotaLedger)
+
+
+def test_an_unknown_variant_is_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match="'fast'.*after.*before.*ours"):
+        variant_ledger(Settings(), "fast")
