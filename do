@@ -42,6 +42,8 @@ case "$cmd" in
     "$VENV/bin/ruff" format --check reference ytscale tests benchmarks loadtests
     echo "==> mypy reference/ ytscale/" >&2
     "$VENV/bin/mypy"
+    echo "==> layering contract (import-linter: the pipeline imports no harness)" >&2
+    "$VENV/bin/lint-imports" --no-cache
     echo "==> pytest" >&2
     "$VENV/bin/python" -m pytest "$@"
     echo "==> quick benchmarks and their regression gate" >&2

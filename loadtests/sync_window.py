@@ -50,6 +50,8 @@ from reference.settings import Settings
 from ytscale import seed
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
+from ytscale.variants.stagger import STAGGERS
+from ytscale.worker import embedded_worker
 
 log = logging.getLogger(__name__)
 #: Budgets large enough that quota never decides the outcome here: the API scenario's job.
@@ -117,7 +119,7 @@ class SyncWindow:
         task_prerun.connect(self._began)
         task_postrun.connect(self._finished)
         try:
-            with tasks.embedded_worker(self.app, self.workers):
+            with embedded_worker(self.app, self.workers):
                 self.started = time.monotonic()
                 self._schedule()
                 deadline = self.started + 3 * WINDOW_S / self.compression
@@ -140,7 +142,7 @@ class SyncWindow:
             # The report: one query per window, every source given a random countdown in 0..900 s.
             pipeline.schedule_due(
                 self.services, enqueue, now=self.start, horizon_s=WINDOW_S,
-                cap=len(self.due), stagger="report", seed=0,
+                cap=len(self.due), stagger=STAGGERS["report"], seed=0,
             )  # fmt: skip
             return
         # Ours: a tick a minute releases the sources due by the next tick, up to the pro-rata cap.
@@ -215,7 +217,7 @@ def _arguments(parser: LocustArgumentParser) -> None:
     group = parser.add_argument_group("ytscale sync window", "in-process; times are simulated")
     group.add_argument("--sync-sources", type=int, default=pipeline.WINDOW_CAP, help="due sources")
     group.add_argument("--time-compression", type=float, default=10.0, help="simulated s per s")
-    group.add_argument("--stagger", choices=sorted(pipeline.STAGGERS), default="ours")
+    group.add_argument("--stagger", choices=sorted(STAGGERS), default="ours")
     group.add_argument(
         "--sync-workers", type=int, default=10, help="worker threads (tasks at once)"
     )

@@ -10,21 +10,19 @@ Configured for what the P0 report overlooks:
   QoS for each), so the scheduler keeps countdowns within one tick instead of a whole window.
 - ``rate_limit`` on a task is **per worker instance**: ten workers at "100/m" allow 1,000 a minute.
 
-The embedded default is a ``memory://`` broker with an in-process worker (threads pool); set
-``BROKER_URL=redis://…`` and run ``celery -A reference.tasks worker`` processes for the real thing.
+The embedded default is a ``memory://`` broker, consumed by the harness's in-process worker
+(``ytscale.worker``); set ``BROKER_URL=redis://…`` and run ``celery -A reference.tasks worker``
+processes for the real thing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
 import httpx
 from celery import Celery, Task
-from celery.contrib.testing.worker import start_worker
 
 from reference import pipeline, push
 from reference.services import Services
@@ -175,20 +173,6 @@ def _register(app: YtscaleCelery) -> None:
         services = app.services
         renewed = push.renew_subscriptions(services.sessions, services.hub, now=services.clock())
         return asdict(renewed)
-
-
-@contextmanager
-def embedded_worker(app: YtscaleCelery, concurrency: int = 10) -> Iterator[None]:
-    """Run a worker (threads pool) in this process, consuming both queues, until the block ends."""
-    with start_worker(
-        app,
-        pool="threads",
-        concurrency=concurrency,
-        perform_ping_check=False,
-        queues=[IMPORT_QUEUE, SYNC_QUEUE],
-        shutdown_timeout=30,
-    ):
-        yield
 
 
 #: For ``celery -A reference.tasks worker``: the app for this process's environment.

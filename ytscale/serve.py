@@ -40,6 +40,7 @@ from reference.settings import FAKE_YOUTUBE_URL, Settings
 from ytscale import seed
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
+from ytscale.worker import embedded_worker
 
 #: Serve's default daily quota: the stack's own limits show under load, not YouTube's 10,000
 #: units (which a few thousand imports exhaust). ``--daily-quota 10000`` restores the real one.
@@ -197,7 +198,7 @@ def _worker(app: tasks.YtscaleCelery, concurrency: int) -> Iterator[None]:
     if concurrency <= 0:
         yield
         return
-    with tasks.embedded_worker(app, concurrency):
+    with embedded_worker(app, concurrency):
         yield
 
 

@@ -1,7 +1,7 @@
 """The YouTube Data API client: httpx (HTTP/2, bounded pool), quota first, retries, a breaker.
 
 ```python
-client = client_from_settings(settings, ledger)       # "fake://youtube" → the in-process fake
+client = client_from_settings(settings, ledger)       # the transport follows the URL's scheme
 videos = client.videos(["dQw4w9WgXcQ", ...], user_id=7)   # 50 ids per request
 channel = client.channel(handle="@veritasium")           # None when there is no such channel
 for page in client.playlist_pages(channel.uploads_playlist_id):
@@ -44,7 +44,7 @@ import httpx
 
 from reference.quota.costs import MAX_IDS_PER_CALL, MAX_RESULTS_PER_PAGE, cost
 from reference.quota.ledger import QuotaExhausted, QuotaLedger, Reservation
-from reference.settings import FAKE_YOUTUBE_URL, Settings
+from reference.settings import Settings
 from reference.youtube.breaker import CircuitBreaker
 from reference.youtube.errors import (
     MalformedResponse,
@@ -56,8 +56,9 @@ from reference.youtube.errors import (
     YouTubeUnavailable,
 )
 from reference.youtube.parse import Channel, Json, Page, Video
+from reference.youtube.transports import transport_for
 
-__all__ = ["ClientConfig", "YouTubeClient", "client_from_settings", "embedded_transport"]
+__all__ = ["ClientConfig", "YouTubeClient", "client_from_settings"]
 
 T = TypeVar("T")
 
@@ -303,23 +304,14 @@ def client_from_settings(
     *,
     config: ClientConfig | None = None,
 ) -> YouTubeClient:
-    """A client for ``settings.youtube_url``: ``fake://youtube`` means the in-process fake."""
+    """A client for ``settings.youtube_url``, by its scheme (``reference.youtube.transports``)."""
     return YouTubeClient(
         settings.youtube_url,
         settings.youtube_api_key,
         ledger,
-        transport=transport or embedded_transport(settings),
+        transport=transport or transport_for(settings),
         config=config,
     )
-
-
-def embedded_transport(settings: Settings) -> httpx.BaseTransport | None:
-    """A new in-process fake's transport for ``fake://youtube``; None (the network) otherwise."""
-    if settings.youtube_url != FAKE_YOUTUBE_URL:
-        return None
-    from ytscale.fake.youtube import FakeConfig, FakeYouTube
-
-    return FakeYouTube(FakeConfig(daily_quota=settings.daily_quota)).transport()
 
 
 def _items(body: Json) -> list[Json]:

@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 from reference import pipeline
 from reference.models import ImportRequest, Project
 from reference.settings import Settings
-from reference.tasks import create_app, embedded_worker
+from reference.tasks import create_app
 from tests.helpers import statuses, wait_for
 from ytscale.fake.faults import FaultConfig
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
+from ytscale.worker import embedded_worker
 
 # 20% of requests fail: half with 5xx, half by answering after the client gave up (a timeout).
 FAULTS = FaultConfig(seed=7, server_error=0.10, slow=0.10, slow_s=30.0)

@@ -36,6 +36,7 @@ from ytscale.fake.atom import render_notification
 from ytscale.fake.catalogue import Catalogue
 from ytscale.fake.youtube import FakeYouTube
 from ytscale.instruments.querycount import count_queries
+from ytscale.worker import embedded_worker
 
 VIDEO = "dQw4w9WgXcQ"
 
@@ -386,7 +387,7 @@ def worker_app(
     metrics = Metrics()
     metrics.watch(celery_app)
     app = create_app(services=served, celery_app=celery_app, metrics=metrics)
-    with tasks.embedded_worker(celery_app, concurrency=2):
+    with embedded_worker(celery_app, concurrency=2):
         yield TestClient(app), served
     served.youtube.close()
 

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from reference import pipeline
 from reference.models import ContentSource, PendingUpload, Project
 from reference.settings import Settings
-from reference.tasks import YtscaleCelery, create_app, embedded_worker
+from reference.tasks import YtscaleCelery, create_app
 from tests.helpers import statuses, wait_for
 from ytscale.fake.youtube import FakeYouTube
+from ytscale.worker import embedded_worker
 
 BROKER_ENV = "YTSCALE_TEST_BROKER_URL"
 BROKERS = [

@@ -77,6 +77,7 @@ from starlette.types import Receive, Scope, Send
 
 from reference.quota.costs import DEFAULT_DAILY_QUOTA, MAX_IDS_PER_CALL, MAX_RESULTS_PER_PAGE, cost
 from reference.quota.days import Clock, QuotaDay, utc_now
+from reference.settings import Settings
 from reference.youtube.atom import FEED_ENTRIES
 from reference.youtube.parse import format_duration, parse_datetime
 from ytscale.fake.atom import render_feed
@@ -1155,3 +1156,8 @@ def main(argv: Iterable[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def transport_from_settings(settings: Settings) -> FakeTransport:
+    """A new in-process fake for ``fake://youtube``: the ``reference.youtube_transports`` plugin."""
+    return FakeYouTube(FakeConfig(daily_quota=settings.daily_quota)).transport()

@@ -28,12 +28,13 @@ from sqlalchemy import select
 from reference.models import ContentSource
 from reference.services import Services
 from reference.settings import Settings
-from reference.tasks import create_app, embedded_worker
+from reference.tasks import create_app
 from ytscale.capacity import CapacityParams, simulate
 from ytscale.capacity.analytic import service_capacity
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
 from ytscale.report.scratch import scratch_settings
+from ytscale.worker import embedded_worker
 
 SYNC_TASK = "ytscale.sync_source"
 

@@ -1,0 +1,27 @@
+"""A Celery worker inside this process, for the embedded ``memory://`` broker and for tests.
+
+Celery's own test aid starts it; the pipeline (``reference.tasks``) never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery.contrib.testing.worker import start_worker
+
+from reference.tasks import IMPORT_QUEUE, SYNC_QUEUE, YtscaleCelery
+
+
+@contextmanager
+def embedded_worker(app: YtscaleCelery, concurrency: int = 10) -> Iterator[None]:
+    """Run a worker (threads pool) in this process, consuming both queues, until the block ends."""
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=concurrency,
+        perform_ping_check=False,
+        queues=[IMPORT_QUEUE, SYNC_QUEUE],
+        shutdown_timeout=30,
+    ):
+        yield
