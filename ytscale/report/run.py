@@ -124,7 +124,7 @@ def step_bench(run: Run) -> str:
 
 
 def step_measure(run: Run) -> str:
-    from ytscale.report import measure
+    from ytscale.report import duplicates, measure
 
     s = run.settings
     run.measurements.update(
@@ -135,6 +135,7 @@ def step_measure(run: Run) -> str:
         shared_budget=measure.shared_budget(s),
         contention=measure.contention(s),
         breaker=measure.breaker(s),
+        duplicates=duplicates.measure(s.database_url),
     )
     return f"contention on {run.measurements['contention']['store']}"
 
