@@ -113,10 +113,30 @@ def c1_lookup(m: Measurements) -> tuple[Outcome, str]:
 
 
 def c2_index(m: Measurements) -> tuple[Outcome, str]:
+    """Whether the lookup searches the index (a fast lookup) and whether duplicates are made anyway.
+
+    A plain index makes the lookup fast, not a duplicate impossible: the claim holds only if
+    neither racing imports of one URL nor URL forms of one video give a second project.
+    """
     after = get(m, "plans", "variants", "after")
-    used = any("external_url" in name for name in after["indexes"])
-    text = f"EXPLAIN: {after['plan']}"
-    return ("holds" if used and not after["full_scan"] else "fails"), text
+    found = get(m, "duplicates")
+    race, forms = get(found, "concurrent"), get(found, "url_forms")
+    used = any("external_url" in name for name in after["indexes"]) and not after["full_scan"]
+    held, free = race["held"]["report"], race["free"]["report"]
+    lookup = (
+        f"the lookup searches {', '.join(after['indexes'])}"
+        if used
+        else f"the lookup does not search the index ({after['plan']})"
+    )
+    text = (
+        f"{lookup}; one URL imported by {race['workers']} concurrent get_or_create "
+        f"({race['runner']} on {found['backend']}): {held['projects']} projects with the "
+        f"SELECT-to-INSERT window held open, {free['projects']} free-running; "
+        f"{len(forms['forms'])} URL forms of one video: {forms['report']['projects']} projects "
+        f"(ours: {race['held']['ours']['projects']} and {forms['ours']['projects']})"
+    )
+    duplicated = max(held["projects"], free["projects"], forms["report"]["projects"]) > 1
+    return ("holds" if used and not duplicated else "fails"), text
 
 
 def c3_atomic(m: Measurements) -> tuple[Outcome, str]:
@@ -264,7 +284,8 @@ CLAIMS: Final = (
           "benchmarks/bench_lookup.py → reports/benchmarks/*.json", c1_lookup),
     Claim("C2", "The (user, external_url) index handles duplicate detection",
           "index exists, no full scan",
-          "ytscale/instruments/plans.py EXPLAIN (measure.lookup_plans)", c2_index),
+          "ytscale/instruments/plans.py EXPLAIN (measure.lookup_plans); racing and URL-form "
+          "imports on the report's schema and ours (ytscale/report/duplicates.py)", c2_index),
     Claim("C3", "Atomic incr gives 0% quota violations", "0% violations",
           "ytscale/instruments/contention.py (measure.contention)", c3_atomic),
     Claim("C4", "Tool matching 2 queries and category matching 1 query per video",

@@ -25,12 +25,27 @@ def lookup_rows(before_big: float, after_small: float, after_big: float) -> list
     ]
 
 
+def duplicates(held: int = 1, free: int = 1, forms: int = 1) -> dict[str, Any]:
+    """A duplicates measurement whose report side made these many projects of the one video."""
+    one = {"projects": 1}
+    return {
+        "backend": "sqlite",
+        "concurrent": {
+            "runner": "threads", "workers": 8,
+            "held": {"report": {"projects": held}, "ours": one},
+            "free": {"report": {"projects": free}, "ours": one},
+        },
+        "url_forms": {"forms": ["a"] * 6, "report": {"projects": forms}, "ours": one},
+    }  # fmt: skip
+
+
 def passing() -> dict[str, Any]:
     """Measurements under which every claim of the report would hold."""
     return {
         "benchmarks": {"rows": lookup_rows(0.05, 0.0002, 0.0002)},
         "plans": {"variants": {"after": {"indexes": ["ix_user_external_url"], "full_scan": False,
                                          "plan": "SEARCH"}}},
+        "duplicates": duplicates(),
         "contention": {"store": "redis", "variants": {"after": {
             "over_granted": 0, "lost": 0, "phantom": 0, "attempts": 320}}},
         "matching": {"variants": {"after": {"per_video": 3.0}},
@@ -132,6 +147,32 @@ def test_a_race_free_fakeredis_run_proves_nothing() -> None:
     m = passing()
     m["contention"]["store"] = "fakeredis"
     assert verdicts(m)["C3"] == "unmeasured"
+
+
+@pytest.mark.parametrize(
+    ("made", "figure"),
+    [
+        (duplicates(held=8), ": 8 projects with the SELECT-to-INSERT window held open"),
+        (duplicates(free=3), "held open, 3 free-running"),
+        (duplicates(forms=6), "6 URL forms of one video: 6 projects"),
+    ],
+    ids=["held race", "free race", "url forms"],
+)
+def test_duplicates_fail_c2_although_the_index_is_used(made: dict[str, Any], figure: str) -> None:
+    m = passing()
+    m["duplicates"] = made
+    (c2,) = [v for v in audit(m) if v.id == "C2"]
+    assert c2.verdict == "fails"
+    assert "the lookup searches ix_user_external_url" in c2.measured
+    assert figure in c2.measured
+
+
+def test_c2_holds_only_when_the_index_is_used_and_no_duplicate_is_made() -> None:
+    m = passing()
+    (c2,) = [v for v in audit(m) if v.id == "C2"]
+    assert c2.verdict == "holds"
+    assert ": 1 projects with the SELECT-to-INSERT window held open, 1 free-running" in c2.measured
+    assert "6 URL forms of one video: 1 projects (ours: 1 and 1)" in c2.measured
 
 
 def test_the_ninety_percent_reduction_alone_is_partly() -> None:
