@@ -124,7 +124,7 @@ def step_bench(run: Run) -> str:
 
 
 def step_measure(run: Run) -> str:
-    from ytscale.report import measure
+    from ytscale.report import measure, trial
 
     s = run.settings
     run.measurements.update(
@@ -135,6 +135,7 @@ def step_measure(run: Run) -> str:
         shared_budget=measure.shared_budget(s),
         contention=measure.contention(s),
         breaker=measure.breaker(s),
+        trial=trial.measure_trial(s),
     )
     return f"contention on {run.measurements['contention']['store']}"
 
