@@ -22,7 +22,7 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 
 claims = json.loads((Path(reports_dir) / "claims.json").read_text())
 print(dict(Counter(c["verdict"] for c in claims)))
@@ -39,3 +39,26 @@ display(
         f"<th>evidence</th></tr>{rows}</table>"
     )
 )
+
+# %% [markdown]
+# ## The report's recommended tests, on trial (C17)
+# Its four tests, ported with their assertions and sizes, run against its "before" code, its
+# "after" code and ours. A test verifies a fix only if it asserts something and can fail on
+# "before"; runs passed per variant.
+
+# %%
+trial = json.loads((Path(reports_dir) / "measurements.json").read_text()).get("trial")
+if trial is None:
+    print("not measured in this run")
+else:
+    lines = [
+        "| test | asserts | before | after | ours | can fail on before | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, t in trial["tests"].items():
+        asserts = f"`{t['asserts']}`" if t["asserts"] else "nothing"
+        asserts += f" on {t['store']}" if "store" in t else ""
+        cells = " | ".join(f"{v['runs'] - v['failed']}/{v['runs']}" for v in t["variants"].values())
+        can_fail = "yes" if t["can_fail_on_before"] else "**no**"
+        lines.append(f"| {name} | {asserts} | {cells} | {can_fail} | {t['note']} |")
+    display(Markdown("\n".join(lines)))

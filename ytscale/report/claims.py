@@ -279,6 +279,37 @@ def c16_ready(m: Measurements) -> tuple[Outcome, str]:
     return ("holds" if not over else "fails"), text
 
 
+def c17_trial(m: Measurements) -> tuple[Outcome, str]:
+    """The report's recommended tests: each must assert something and fail on its "before"."""
+    tests = get(m, "trial", "tests")
+    weak = [n for n, t in tests.items() if t["passes_on_before"] or not t["can_fail_on_before"]]
+    text = f"{len(weak)} of {len(tests)} pass on the broken code or cannot fail: " + "; ".join(
+        _trial_row(name, t) for name, t in tests.items()
+    )
+    return ("fails" if weak else "holds"), text
+
+
+def _trial_row(name: str, test: Mapping[str, Any]) -> str:
+    """``name [assertion, store]: before fails 20/100 (0–20), after passes (3), ...``."""
+    where = ", ".join(x for x in (test["asserts"] or "no assertion", test.get("store")) if x)
+    cells = []
+    for variant, v in test["variants"].items():
+        runs, failed = v["runs"], v["failed"]
+        status = "passes" if not failed else "fails" if failed == runs else f"fails {failed}/{runs}"
+        read = sorted(x[test["reads"]] for x in v["values"] if x and test["reads"])
+        span = "–".join(dict.fromkeys(_figure(x) for x in read[:1] + read[-1:]))
+        cells.append(
+            f"{variant} {status}"
+            + (f" ({span})" if span else "")
+            + (" (error)" * bool(v["errors"]))
+        )
+    return f"{name} [{where}]: {', '.join(cells)}"
+
+
+def _figure(x: float) -> str:
+    return f"{x:.2g}" if isinstance(x, float) else f"{x:,}"
+
+
 CLAIMS: Final = (
     Claim("C1", "Duplicate lookup is O(1) and 100× faster", "O(1) index, 100x faster",
           "benchmarks/bench_lookup.py → reports/benchmarks/*.json", c1_lookup),
@@ -317,6 +348,8 @@ CLAIMS: Final = (
           "reference/youtube/client.py + breaker.py (measure.breaker)", c15_breaker),
     Claim("C16", "Ready for 100K+ users", "ready for 100K+",
           "ytscale/capacity/analytic.py constraints at 100K", c16_ready),
+    Claim("C17", "The recommended tests verify the fixes", "tests pass after the fixes",
+          "ytscale/report/trial.py (measure_trial)", c17_trial),
 )  # fmt: skip
 
 
@@ -344,7 +377,7 @@ def validate_claims(data: object) -> list[str]:
         return ["claims.json must hold a list"]
     ids = [item.get("id") for item in data if isinstance(item, dict)]
     if ids != [c.id for c in CLAIMS]:
-        problems.append(f"ids {ids} are not C1..C16 in order")
+        problems.append(f"ids {ids} are not C1..{CLAIMS[-1].id} in order")
     for item in data:
         if not isinstance(item, dict):
             problems.append(f"not an object: {item!r}")

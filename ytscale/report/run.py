@@ -124,7 +124,7 @@ def step_bench(run: Run) -> str:
 
 
 def step_measure(run: Run) -> str:
-    from ytscale.report import duplicates, measure
+    from ytscale.report import duplicates, measure, trial
 
     s = run.settings
     run.measurements.update(
@@ -136,6 +136,7 @@ def step_measure(run: Run) -> str:
         contention=measure.contention(s),
         breaker=measure.breaker(s),
         duplicates=duplicates.measure(s.database_url),
+        trial=trial.measure_trial(s),
     )
     return f"contention on {run.measurements['contention']['store']}"
 

@@ -39,6 +39,24 @@ def duplicates(held: int = 1, free: int = 1, forms: int = 1) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def trial(
+    *, before_failed: int = 1, runs: int = 1, asserts: str | None = "x < 1"
+) -> dict[str, Any]:
+    """A trial of one recommended test whose "before" fails ``before_failed`` of ``runs`` runs."""
+    failed = {"before": before_failed, "after": 0, "ours": 0}
+    variants = {
+        v: {"runs": runs, "failed": n, "values": [{"x": n}] * runs, "errors": []}
+        for v, n in failed.items()
+    }
+    return {
+        "asserts": asserts,
+        "reads": "x",
+        "variants": variants,
+        "can_fail_on_before": asserts is not None and before_failed > 0,
+        "passes_on_before": before_failed < runs,
+    }
+
+
 def passing() -> dict[str, Any]:
     """Measurements under which every claim of the report would hold."""
     return {
@@ -69,6 +87,7 @@ def passing() -> dict[str, Any]:
             "with": {"calls": 10, "requests": 5, "failed_fast": 8, "s_per_fast_call": 1e-5},
             "without": {"calls": 10, "requests": 40, "s_per_call": 2.0},
         },
+        "trial": {"tests": {"quota": trial(runs=5, before_failed=5), "sync": trial()}},
     }  # fmt: skip
 
 
@@ -92,6 +111,8 @@ FAILING = {
     "C15": ("breaker", {"with": {"calls": 10, "requests": 40, "failed_fast": 0,
                                  "s_per_fast_call": None},
                         "without": {"calls": 10, "requests": 40, "s_per_call": 2.0}}),
+    "C17": ("trial", {"tests": {"quota": trial(runs=5, before_failed=5),
+                                "sync": trial(before_failed=0)}}),
 }  # fmt: skip
 
 CAPACITY_FAILING = {
@@ -173,6 +194,35 @@ def test_c2_holds_only_when_the_index_is_used_and_no_duplicate_is_made() -> None
     assert c2.verdict == "holds"
     assert ": 1 projects with the SELECT-to-INSERT window held open, 1 free-running" in c2.measured
     assert "6 URL forms of one video: 1 projects (ours: 1 and 1)" in c2.measured
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        trial(asserts=None, before_failed=0),  # asserts nothing: passes on anything
+        trial(asserts=None, before_failed=1),  # errors on before, but asserts nothing
+        trial(runs=100, before_failed=20),  # fails on some fixtures of the broken code only
+    ],
+    ids=["no-assertion", "no-assertion-erroring", "passes-on-most-fixtures"],
+)
+def test_a_recommended_test_that_cannot_catch_the_broken_code_fails_c17(
+    weak: dict[str, Any],
+) -> None:
+    m = passing()
+    m["trial"]["tests"]["weak"] = weak
+    assert verdicts(m)["C17"] == "fails"
+
+
+def test_c17_shows_each_test_and_variant_in_one_line() -> None:
+    m = passing()
+    m["trial"]["tests"]["sync"] = trial(runs=4, before_failed=3) | {"store": "redis"}
+    (c17,) = [v for v in audit(m) if v.id == "C17"]
+    assert c17.verdict == "fails"
+    assert c17.measured == (
+        "1 of 2 pass on the broken code or cannot fail: "
+        "quota [x < 1]: before fails (5), after passes (0), ours passes (0); "
+        "sync [x < 1, redis]: before fails 3/4 (3), after passes (0), ours passes (0)"
+    )
 
 
 def test_the_ninety_percent_reduction_alone_is_partly() -> None:
