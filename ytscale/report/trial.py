@@ -39,17 +39,16 @@ from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any, Final
 
-from sqlalchemy import Engine, Table, insert, update
+from sqlalchemy import Engine, Table, update
 from sqlalchemy.orm import Session
 
 from reference import pipeline, tasks
 from reference.db import make_engine
 from reference.matching import normalise_tags
-from reference.models import ContentSource, utcnow
+from reference.models import ContentSource
 from reference.projects import (
     NewProject,
     ReportShape,
-    find_existing_by_url,
     report_projects_table,
     upsert_project,
 )
@@ -60,6 +59,7 @@ from ytscale.capacity import CapacityParams, analytic
 from ytscale.fake.youtube import FakeYouTube
 from ytscale.instruments.plans import explain, recording
 from ytscale.instruments.querycount import count_queries
+from ytscale.report.duplicates import report_get_or_create
 from ytscale.report.scratch import scratch_settings
 from ytscale.seed import SeedConfig
 from ytscale.variants.matching import VARIANTS as MATCHERS
@@ -158,15 +158,16 @@ def database_performance(settings: Settings, config: TrialConfig) -> Json:
             table.create(engine)
 
         def get_or_create(variant: str, _run: int) -> Json:
-            with Session(engine) as session, session.begin():
-                with recording(engine) as sent:
-                    if variant == "ours":
+            with recording(engine) as sent:
+                if variant == "ours":
+                    with Session(engine) as session, session.begin():
                         created = upsert_project(session, 1, NewProject.from_url(URL)).created
-                    else:
-                        created = _report_get_or_create(session, tables[variant], 1, URL)
-                # What the comment asks to verify: the plan of the lookup, if one was sent.
-                lookups = [s for s in sent if s[0].lstrip().upper().startswith("SELECT")]
-                plan = explain(session.connection(), *lookups[0]) if lookups else None
+                else:
+                    created = report_get_or_create(engine, tables[variant], 1, URL)
+            # What the comment asks to verify: the plan of the lookup, if one was sent.
+            lookups = [s for s in sent if s[0].lstrip().upper().startswith("SELECT")]
+            with engine.connect() as conn:
+                plan = explain(conn, *lookups[0]) if lookups else None
             return {
                 "statements": len(sent),
                 "created": created,
@@ -175,19 +176,6 @@ def database_performance(settings: Settings, config: TrialConfig) -> Json:
             }
 
         return run_recommended(DATABASE_PERFORMANCE, get_or_create)
-
-
-def _report_get_or_create(session: Session, table: Table, user_id: int, url: str) -> bool:
-    """Django's ``get_or_create`` on the report's URL-keyed table: look up, insert if absent."""
-    if find_existing_by_url(session, table, user_id, [url]):
-        return False
-    now = utcnow()
-    session.execute(
-        insert(table).values(
-            user_id=user_id, external_url=url, title="", created_at=now, updated_at=now
-        )
-    )
-    return True
 
 
 # --- 2. N+1 query verification ------------------------------------------------------------------
