@@ -82,9 +82,16 @@ for r in rows:
 # ## Quota under contention (C3)
 
 # %%
-race = m.get("contention")
+contention = m.get("contention") or {}
+for schedule, run in contention.get("schedules", {}).items():
+    print(f"schedule {schedule} on {contention['store']}: {run['about']}; budget {run['budget']}")
+    for name, v in run["variants"].items():
+        print(
+            f"  {name:>6}: granted {v['granted']}, lost {v['lost']}, over-granted {v['over_granted']}; order {' '.join(v['order'])}"
+        )
+race = contention.get("race")
 if race:
-    print(f"this run, store {race['store']} ({race['bursts']} bursts of {race['workers']}):")
+    print(f"free race, store {contention['store']} ({race['bursts']} bursts of {race['workers']}):")
     for name, v in race["variants"].items():
         print(
             f"  {name:>6}: granted {v['granted']}, lost {v['lost']}, over-granted {v['over_granted']}, refused-but-charged {v['phantom']}"

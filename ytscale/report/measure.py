@@ -34,6 +34,7 @@ from ytscale.capacity import CapacityParams, analytic, simulate
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
 from ytscale.instruments.contention import contend
+from ytscale.instruments.interleave import SCHEDULES, run_schedule
 from ytscale.instruments.plans import explain, recording
 from ytscale.instruments.querycount import count_queries
 from ytscale.report.scratch import scratch_settings
@@ -212,7 +213,38 @@ def shared_budget(settings: Settings, budget: int = 5) -> Json:
 # --- quota races (C3) ---------------------------------------------------------------------------
 
 
-def contention(settings: Settings, workers: int = 32, bursts: int = 10) -> Json:
+def contention(settings: Settings) -> Json:
+    """The report's patterns and ours under deterministic schedules; on real Redis, free bursts too.
+
+    fakeredis runs each command under one lock, so free bursts on it never interleave and prove
+    nothing: ``race`` is then ``None``. The schedules interleave by construction, on either store.
+    """
+    store = "fakeredis" if settings.redis_url.startswith("fakeredis") else "redis"
+    race = free_race(settings) if store == "redis" else None
+    return {"store": store, "schedules": schedules(settings), "race": race}
+
+
+def schedules(settings: Settings) -> Json:
+    """Each named schedule of ``ytscale.instruments.interleave`` run on each variant."""
+    found: Json = {}
+    for name, schedule in SCHEDULES.items():
+        variants: Json = {}
+        for variant in ("before", "after", "ours"):
+            prefix = f"{settings.key_prefix}report:schedule:{uuid.uuid4().hex[:8]}:"
+            run = run_schedule(settings, variant, name, prefix=prefix)
+            counts = asdict(run.result)
+            del counts["ledger"]
+            variants[variant] = {**counts, "order": [str(step) for step in run.order]}
+        found[name] = {
+            "about": schedule.about,
+            "workers": schedule.workers,
+            "budget": schedule.budget,
+            "variants": variants,
+        }
+    return found
+
+
+def free_race(settings: Settings, workers: int = 32, bursts: int = 10) -> Json:
     """Bursts of ``workers`` one-unit reservations against a budget of half as many, per variant."""
     tight = replace(settings, daily_quota=workers // 2)
     variants: Json = {}
@@ -224,8 +256,7 @@ def contention(settings: Settings, workers: int = 32, bursts: int = 10) -> Json:
             for key in totals:
                 totals[key] += result[key]
         variants[variant] = totals
-    store = "fakeredis" if settings.redis_url.startswith("fakeredis") else "redis"
-    return {"store": store, "workers": workers, "bursts": bursts, "variants": variants}
+    return {"workers": workers, "bursts": bursts, "variants": variants}
 
 
 # --- circuit breaker (C15) ----------------------------------------------------------------------

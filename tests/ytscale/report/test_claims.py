@@ -57,6 +57,20 @@ def trial(
     }
 
 
+def units(attempts: int, lost: int = 0, over_granted: int = 0, phantom: int = 0) -> dict[str, int]:
+    """A ledger's counts from one schedule or race."""
+    return {"attempts": attempts, "lost": lost, "over_granted": over_granted, "phantom": phantom}
+
+
+def contention(
+    store: str, after_schedule: dict[str, int], after_race: dict[str, int] | None
+) -> dict[str, Any]:
+    """``measure.contention``'s shape: a schedule, and a free race unless ``after_race`` is None."""
+    race = None if after_race is None else {"variants": {"after": after_race, "ours": units(320)}}
+    schedule = {"variants": {"after": after_schedule, "ours": units(9)}}
+    return {"store": store, "schedules": {"hold-one": schedule}, "race": race}
+
+
 def passing() -> dict[str, Any]:
     """Measurements under which every claim of the report would hold."""
     return {
@@ -64,8 +78,7 @@ def passing() -> dict[str, Any]:
         "plans": {"variants": {"after": {"indexes": ["ix_user_external_url"], "full_scan": False,
                                          "plan": "SEARCH"}}},
         "duplicates": duplicates(),
-        "contention": {"store": "redis", "variants": {"after": {
-            "over_granted": 0, "lost": 0, "phantom": 0, "attempts": 320}}},
+        "contention": contention("redis", units(9), units(320)),
         "matching": {"variants": {"after": {"per_video": 3.0}},
                      "per_day": {"before": 10_000.0, "after": 100.0, "ours": 1.0}},
         "capacity": {
@@ -95,8 +108,7 @@ def passing() -> dict[str, Any]:
 FAILING = {
     "C1": ("benchmarks", {"rows": lookup_rows(0.05, 0.0002, 0.02)}),
     "C2": ("plans", {"variants": {"after": {"indexes": [], "full_scan": True, "plan": "SCAN"}}}),
-    "C3": ("contention", {"store": "fakeredis", "variants": {"after": {
-        "over_granted": 3, "lost": 0, "phantom": 0, "attempts": 320}}}),
+    "C3": ("contention", contention("fakeredis", units(9, lost=8, over_granted=1), None)),
     "C4": ("matching", {"variants": {"after": {"per_video": 20.0}},
                         "per_day": {"before": 10_000.0, "after": 100.0, "ours": 1.0}}),
     "C5": ("matching", {"variants": {"after": {"per_video": 3.0}},
@@ -164,10 +176,44 @@ def test_dropping_one_input_makes_only_its_claims_unmeasured(key: str) -> None:
     assert set(found.values()) <= {"holds", "unmeasured"}
 
 
-def test_a_race_free_fakeredis_run_proves_nothing() -> None:
-    m = passing()
-    m["contention"]["store"] = "fakeredis"
-    assert verdicts(m)["C3"] == "unmeasured"
+def c3(found: dict[str, Any]) -> tuple[str, str]:
+    verdict = next(v for v in audit({"contention": found}) if v.id == "C3")
+    return verdict.verdict, verdict.measured
+
+
+def test_exact_schedules_hold_on_fakeredis_and_say_no_race_ran() -> None:
+    verdict, text = c3(contention("fakeredis", units(9), None))
+    assert verdict == "holds"
+    assert "deterministic schedule hold-one on fakeredis: 0 units over-granted, 0 lost" in text
+    assert "free-running race not run: REDIS_URL unset" in text
+
+
+def test_a_schedule_that_loses_units_fails_on_fakeredis_and_names_itself() -> None:
+    verdict, text = c3(contention("fakeredis", units(9, lost=8, over_granted=1), None))
+    assert verdict == "fails"
+    assert (
+        "deterministic schedule hold-one on fakeredis: 1 units over-granted, 8 lost in 9 "
+        "reservations (ours: 0 units over-granted, 0 lost)"
+    ) in text
+
+
+def test_a_free_race_that_loses_units_fails_even_when_the_schedules_are_exact() -> None:
+    verdict, text = c3(contention("redis", units(9), units(320, lost=28, over_granted=37)))
+    assert verdict == "fails"
+    assert "free-running race on redis: 37 units over-granted, 28 lost in 320" in text
+    assert "not run" not in text
+
+
+def test_refused_units_that_stay_charged_make_it_partly() -> None:
+    verdict, text = c3(contention("redis", units(9), units(320, phantom=4)))
+    assert verdict == "partly"
+    assert "4 refused-but-charged" in text
+
+
+def test_no_schedule_run_is_unmeasured() -> None:
+    found = contention("fakeredis", units(9), None)
+    found["schedules"] = {}
+    assert c3(found)[0] == "unmeasured"
 
 
 @pytest.mark.parametrize(
