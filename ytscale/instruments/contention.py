@@ -64,7 +64,7 @@ class ContentionResult:
         )
 
 
-def _try_reserve(ledger: KeyValueLedger, units: int, user_id: int | None) -> int:
+def try_reserve(ledger: KeyValueLedger, units: int, user_id: int | None) -> int:
     """Units granted by one reservation attempt: ``units`` or 0."""
     try:
         ledger.reserve(units, user_id=user_id)
@@ -73,7 +73,8 @@ def _try_reserve(ledger: KeyValueLedger, units: int, user_id: int | None) -> int
     return units
 
 
-def _start(ledger: KeyValueLedger, prime: int, user_id: int | None) -> int:
+def start_burst(ledger: KeyValueLedger, prime: int, user_id: int | None) -> int:
+    """Spend ``prime`` units, check the counter held nothing else, and return what it holds."""
     if prime:
         ledger.reserve(prime, user_id=user_id)
     before = ledger.used()
@@ -95,12 +96,12 @@ def contend(
     timeout: float = 30.0,
 ) -> ContentionResult:
     """``workers`` threads, released together, each reserve ``units`` once on ``ledger``."""
-    before = _start(ledger, prime, user_id)
+    before = start_burst(ledger, prime, user_id)
     barrier = threading.Barrier(workers, timeout=timeout)
 
     def worker() -> int:
         barrier.wait()
-        return _try_reserve(ledger, units, user_id)
+        return try_reserve(ledger, units, user_id)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(worker) for _ in range(workers)]
@@ -128,7 +129,7 @@ def contend_processes(
     if settings.redis_url.startswith("fakeredis://"):
         raise ValueError("fakeredis:// lives inside one process: give a redis:// URL")
     ledger = variant_ledger(settings, variant, prefix=prefix)
-    before = _start(ledger, prime, user_id)
+    before = start_burst(ledger, prime, user_id)
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes, timeout=timeout)
     results: Queue[int | str] = context.Queue()
@@ -160,7 +161,7 @@ def _reserve_many(
     try:
         ledger = variant_ledger(settings, variant, prefix=prefix)
         barrier.wait()
-        results.put(sum(_try_reserve(ledger, units, user_id) for _ in range(calls)))
+        results.put(sum(try_reserve(ledger, units, user_id) for _ in range(calls)))
     except Exception as exc:
         results.put(repr(exc))
         raise

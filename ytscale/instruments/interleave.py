@@ -33,7 +33,7 @@ import redis
 from reference.quota.days import utc_now
 from reference.quota.ledger import KeyValueLedger, QuotaExhausted
 from reference.settings import Settings
-from ytscale.instruments.contention import ContentionResult, _start, _try_reserve
+from ytscale.instruments.contention import ContentionResult, start_burst, try_reserve
 from ytscale.variants.quota import variant_ledger
 
 #: Seconds any one wait may take; a command here takes well under a millisecond.
@@ -211,7 +211,7 @@ def interleave(
     must be fresh) reads the counter before and after, and ``ContentionResult`` counts the units.
     """
     workers = list(dict.fromkeys(schedule))
-    before = _start(ledger, 0, None)
+    before = start_burst(ledger, 0, None)
     _warm_up(ledger, units)
     controller = Controller(timeout)
     granted: dict[str, int] = {}
@@ -220,7 +220,7 @@ def interleave(
     def work(worker: str) -> None:
         twin = _twin(ledger, _HookedRedis(ledger.client, partial(controller.turn, worker)))
         try:
-            granted[worker] = _try_reserve(twin, units, None)
+            granted[worker] = try_reserve(twin, units, None)
         except _Abandoned:
             pass
         except Exception as exc:
