@@ -14,18 +14,12 @@ from reference.quota import AtomicLedger
 from reference.settings import Settings
 from reference.youtube.client import YouTubeClient
 from reference.youtube.parse import format_duration, parse_datetime, parse_duration
+from ytscale.fake.__main__ import main
+from ytscale.fake.app import create_app, fake_async_transport, fake_transport
 from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock, VideoSpec
 from ytscale.fake.faults import FaultConfig, Faults, Latency
-from ytscale.fake.youtube import (
-    QUOTA_MESSAGE,
-    DroppedConnection,
-    FakeConfig,
-    FakeYouTube,
-    create_app,
-    fake_async_transport,
-    fake_transport,
-    main,
-)
+from ytscale.fake.transports import DroppedConnection
+from ytscale.fake.youtube import QUOTA_MESSAGE, FakeConfig, FakeYouTube
 
 ETAG = re.compile(r"[A-Za-z0-9_-]{27}")
 VIDEO_PARTS = "snippet,contentDetails,statistics"

@@ -13,9 +13,11 @@ import httpx
 import pytest
 
 from reference.youtube.atom import parse_feed, topic_url
+from ytscale.fake.app import FakeApp
 from ytscale.fake.catalogue import SimClock, VideoSpec
+from ytscale.fake.cli import config_from_args, parser
 from ytscale.fake.hub import HUB_URL, MAX_ATTEMPTS, DeferredCallbacks
-from ytscale.fake.youtube import FakeApp, FakeConfig, FakeYouTube, config_from_args, parser
+from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
 CALLBACK = "https://subscriber.example/websub"
 SECRET = "s3cret-" + "x" * 20
