@@ -1,6 +1,8 @@
-"""The fake as an ASGI app, for uvicorn::
+"""The fake as an ASGI app: what ``python -m ytscale.fake`` serves, and a uvicorn factory::
 
-uvicorn --factory ytscale.fake.app:create_app --port 8001   # YTSCALE_FAKE_ARGS="--seed 1"
+    uvicorn --factory ytscale.fake.app:create_app --port 8001   # YTSCALE_FAKE_ARGS="--seed 1"
+
+The factory reads its options from ``$YTSCALE_FAKE_ARGS``, in ``python -m ytscale.fake``'s syntax.
 """
 
 from __future__ import annotations
@@ -15,18 +17,8 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 
 from ytscale.fake.cli import config_from_args, parser
-from ytscale.fake.transports import AsyncFakeTransport, DroppedConnection, FakeTransport
+from ytscale.fake.transports import DroppedConnection
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
-
-
-def fake_transport(app: FakeApp | FakeYouTube) -> FakeTransport:
-    """A synchronous in-process transport onto ``app``'s fake (for ``httpx.Client``)."""
-    return (app.fake if isinstance(app, FakeApp) else app).transport()
-
-
-def fake_async_transport(app: FakeApp | FakeYouTube) -> AsyncFakeTransport:
-    """An asynchronous in-process transport onto ``app``'s fake (for ``httpx.AsyncClient``)."""
-    return (app.fake if isinstance(app, FakeApp) else app).async_transport()
 
 
 class FakeApp:

@@ -1,10 +1,11 @@
-"""In-process httpx transports onto a :class:`FakeYouTube`: no socket, no server."""
+"""The in-process httpx transport onto a :class:`FakeYouTube`: no socket, no server."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
@@ -33,11 +34,12 @@ def _response(answer: Answer, request: httpx.Request, timed_out: bool) -> httpx.
     return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
 
 
-class FakeTransport(httpx.BaseTransport):
-    """In-process and synchronous: no event loop, no socket, safe under a threads pool.
+class FakeTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
+    """In-process, for ``httpx.Client`` and ``httpx.AsyncClient`` alike (as httpx's
+    ``MockTransport``): no socket and no loop of its own, so safe under a threads pool too.
 
-    Latency is slept in the calling thread; a delay past the request's read timeout raises
-    ``httpx.ReadTimeout`` after that timeout, as a real socket would.
+    Latency is slept in the calling thread (``sleep``) or awaited; a delay past the request's read
+    timeout raises ``httpx.ReadTimeout`` after that timeout, as a real socket would.
     """
 
     def __init__(self, fake: FakeYouTube, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -45,36 +47,28 @@ class FakeTransport(httpx.BaseTransport):
         self._sleep = sleep
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.fake.answer(
-            request.method,
-            request.url.path,
-            request.url.params.multi_items(),
-            request.read(),
-            request.headers,
-        )
-        timeout = _read_timeout(answer, request)
-        wait = answer.delay_s if timeout is None else timeout
+        request.read()
+        wait, respond = self._handle(request)
         if wait > 0:
             self._sleep(wait)
-        return _response(answer, request, timeout is not None)
-
-
-class AsyncFakeTransport(httpx.AsyncBaseTransport):
-    """In-process for ``httpx.AsyncClient``; latency is awaited, not slept."""
-
-    def __init__(self, fake: FakeYouTube) -> None:
-        self.fake = fake
+        return respond()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        wait, respond = self._handle(request)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return respond()
+
+    def _handle(self, request: httpx.Request) -> tuple[float, Callable[[], httpx.Response]]:
+        """For a request whose body is read: the seconds to wait, then what to answer or raise."""
         answer = self.fake.answer(
             request.method,
             request.url.path,
             request.url.params.multi_items(),
-            await request.aread(),
+            request.content,
             request.headers,
         )
         timeout = _read_timeout(answer, request)
         wait = answer.delay_s if timeout is None else timeout
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return _response(answer, request, timeout is not None)
+        return wait, partial(_response, answer, request, timeout is not None)

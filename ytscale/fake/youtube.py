@@ -91,7 +91,7 @@ from ytscale.fake.resources import (
     _rfc3339,
     _video_resource,
 )
-from ytscale.fake.transports import AsyncFakeTransport, FakeTransport
+from ytscale.fake.transports import FakeTransport
 
 __all__ = ["Answer", "FakeConfig", "FakeYouTube", "Rejected", "transport_from_settings"]
 
@@ -276,10 +276,8 @@ class FakeYouTube:
         return self.quota.used()
 
     def transport(self, sleep: Callable[[float], None] = time.sleep) -> FakeTransport:
+        """An in-process transport onto this fake, for ``httpx.Client`` and ``AsyncClient``."""
         return FakeTransport(self, sleep)
-
-    def async_transport(self) -> AsyncFakeTransport:
-        return AsyncFakeTransport(self)
 
     def stats(self) -> Json:
         with self._lock:

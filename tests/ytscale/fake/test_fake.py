@@ -15,7 +15,7 @@ from reference.settings import Settings
 from reference.youtube.client import YouTubeClient
 from reference.youtube.parse import format_duration, parse_datetime, parse_duration
 from ytscale.fake.__main__ import main
-from ytscale.fake.app import create_app, fake_async_transport, fake_transport
+from ytscale.fake.app import create_app
 from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock, VideoSpec
 from ytscale.fake.faults import FaultConfig, Faults, Latency
 from ytscale.fake.transports import DroppedConnection
@@ -48,7 +48,7 @@ def make_fake(config: FakeConfig | None = None, **kwargs: Any) -> FakeYouTube:
 def client_of(fake: FakeYouTube, key: str | None = "test-key", **kwargs: Any) -> httpx.Client:
     params = {"key": key} if key else {}
     return httpx.Client(
-        base_url="fake://youtube", transport=fake_transport(fake), params=params, **kwargs
+        base_url="fake://youtube", transport=fake.transport(), params=params, **kwargs
     )
 
 
@@ -545,7 +545,7 @@ def test_the_async_transport_answers_and_drops() -> None:
 
     async def run() -> list[str]:
         outcomes = []
-        transport = fake_async_transport(fake)
+        transport = fake.transport()  # the same class serves httpx.AsyncClient
         async with httpx.AsyncClient(base_url="fake://youtube", transport=transport) as client:
             for _ in range(40):
                 try:
