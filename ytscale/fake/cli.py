@@ -7,10 +7,7 @@ import argparse
 
 from reference.quota.costs import DEFAULT_DAILY_QUOTA
 from reference.youtube.parse import parse_datetime
-from ytscale.fake.catalogue import (
-    DEFAULT_CHANNELS,
-    EPOCH,
-)
+from ytscale.fake.catalogue import DEFAULT_CHANNELS, EPOCH
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.hub import DEFAULT_MAX_LEASE_S
 from ytscale.fake.youtube import FakeConfig

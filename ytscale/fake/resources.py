@@ -9,16 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from reference.youtube.parse import format_duration
-from ytscale.fake.catalogue import (
-    Catalogue,
-    ChannelSpec,
-    VideoSpec,
-)
+from ytscale.fake.catalogue import Catalogue, ChannelSpec, VideoSpec
 
 Json = dict[str, Any]
 
 
-def _video_resource(
+def video_resource(
     video: VideoSpec, channel: ChannelSpec, parts: frozenset[str], now: datetime
 ) -> Json:
     live = video.is_live(now)
@@ -29,7 +25,7 @@ def _video_resource(
     }
     if "snippet" in parts:
         snippet: Json = {
-            "publishedAt": _rfc3339(video.published_at),
+            "publishedAt": rfc3339(video.published_at),
             "channelId": channel.id,
             "title": video.title,
             "description": video.description,
@@ -73,7 +69,7 @@ def _video_resource(
     return item
 
 
-def _channel_resource(
+def channel_resource(
     catalogue: Catalogue, index: int, parts: frozenset[str], now: datetime
 ) -> Json:
     channel = catalogue.channel(index)
@@ -88,7 +84,7 @@ def _channel_resource(
             "title": channel.title,
             "description": channel.description,
             "customUrl": channel.handle,
-            "publishedAt": _rfc3339(channel.created_at),
+            "publishedAt": rfc3339(channel.created_at),
             "thumbnails": _channel_thumbnails(channel),
             "localized": {"title": channel.title, "description": channel.description},
             "country": channel.country,
@@ -114,7 +110,7 @@ def _channel_resource(
     return item
 
 
-def _playlist_item_resource(
+def playlist_item_resource(
     video: VideoSpec, channel: ChannelSpec, position: int, parts: frozenset[str]
 ) -> Json:
     playlist_id = channel.uploads_playlist_id
@@ -124,7 +120,7 @@ def _playlist_item_resource(
         "etag": _etag("playlistItem", item_id, str(position)),
         "id": item_id,
     }
-    published = _rfc3339(video.published_at)
+    published = rfc3339(video.published_at)
     if "snippet" in parts:
         item["snippet"] = {
             "publishedAt": published,
@@ -146,7 +142,7 @@ def _playlist_item_resource(
     return item
 
 
-def _list_response(
+def list_response(
     kind: str,
     items: list[Json],
     total: int,
@@ -205,5 +201,5 @@ def _etag(*parts: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:27]
 
 
-def _rfc3339(instant: datetime) -> str:
+def rfc3339(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -73,23 +73,17 @@ from reference.quota.days import Clock, utc_now
 from reference.settings import Settings
 from reference.youtube.atom import FEED_ENTRIES
 from ytscale.fake.atom import render_feed
-from ytscale.fake.catalogue import (
-    DEFAULT_CHANNELS,
-    EPOCH,
-    Catalogue,
-    ChannelSpec,
-    SimClock,
-)
+from ytscale.fake.catalogue import DEFAULT_CHANNELS, EPOCH, Catalogue, ChannelSpec, SimClock
 from ytscale.fake.faults import Fault, FaultConfig, Faults
 from ytscale.fake.hub import DEFAULT_MAX_LEASE_S, Hub, SubscribeError
 from ytscale.fake.meter import QuotaMeter
 from ytscale.fake.resources import (
     Json,
-    _channel_resource,
-    _list_response,
-    _playlist_item_resource,
-    _rfc3339,
-    _video_resource,
+    channel_resource,
+    list_response,
+    playlist_item_resource,
+    rfc3339,
+    video_resource,
 )
 from ytscale.fake.transports import FakeTransport
 
@@ -294,7 +288,7 @@ class FakeYouTube:
             "outcomes": outcomes,
             "requests": sum(outcomes.values()),
             "storming": self.faults.storming,
-            "sim_now": _rfc3339(self.clock()),
+            "sim_now": rfc3339(self.clock()),
             "feed": {"requests": sum(feed.values()), "outcomes": feed},
             "hub": self.hub.stats(),
         }
@@ -467,8 +461,8 @@ class FakeYouTube:
             if index not in channels:
                 channels[index] = self.catalogue.channel(index)
             video = self.catalogue.video(channels[index], number)
-            items.append(_video_resource(video, channels[index], parts, now))
-        return _list_response("youtube#videoListResponse", items, len(items), len(items))
+            items.append(video_resource(video, channels[index], parts, now))
+        return list_response("youtube#videoListResponse", items, len(items), len(items))
 
     def _channels(
         self, query: Mapping[str, str], parts: frozenset[str], max_results: int, now: datetime
@@ -484,9 +478,9 @@ class FakeYouTube:
                 if channel_id.startswith("UC")
                 and (index := self.catalogue.locate_channel(channel_id)) is not None
             ]
-        items = [_channel_resource(self.catalogue, i, parts, now) for i in indices]
+        items = [channel_resource(self.catalogue, i, parts, now) for i in indices]
         # YouTube leaves "items" out altogether when no channel matched.
-        return _list_response(
+        return list_response(
             "youtube#channelListResponse", items, len(items), max_results, omit_empty=True
         )
 
@@ -508,7 +502,7 @@ class FakeYouTube:
         total, videos = self.catalogue.uploads(index, offset, max_results, now)
         channel = self.catalogue.channel(index)
         items = [
-            _playlist_item_resource(video, channel, offset + i, parts)
+            playlist_item_resource(video, channel, offset + i, parts)
             for i, video in enumerate(videos)
         ]
         extra: Json = {}
@@ -517,7 +511,7 @@ class FakeYouTube:
             extra["nextPageToken"] = _page_token(offset + max_results)
         if offset:
             extra["prevPageToken"] = _page_token(max(0, offset - max_results))
-        return _list_response(
+        return list_response(
             "youtube#playlistItemListResponse", items, total, max_results, extra=extra
         )
 
