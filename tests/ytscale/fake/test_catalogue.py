@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.ytscale.fake.helpers import Ticker
 from ytscale.fake.catalogue import (
     CATEGORY_WORDS,
     EPOCH,
@@ -28,16 +29,6 @@ VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]")
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
     return Catalogue(seed=1, clock=lambda: EPOCH)
-
-
-class Ticker:
-    """A monotonic source the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_ids_have_youtubes_shapes(catalogue: Catalogue) -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from reference.youtube.atom import parse_feed, topic_url
+from tests.ytscale.fake.helpers import Ticker
 from ytscale.fake.app import FakeApp
 from ytscale.fake.catalogue import SimClock, VideoSpec
 from ytscale.fake.hub import HUB_URL, MAX_ATTEMPTS, DeferredCallbacks
@@ -20,13 +21,6 @@ from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
 CALLBACK = "https://subscriber.example/websub"
 SECRET = "s3cret-" + "x" * 20
-
-
-class Ticker:
-    """A monotonic source that never moves: the test moves the simulated clock by hand."""
-
-    def __call__(self) -> float:
-        return 0.0
 
 
 class Subscriber:
