@@ -2,6 +2,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from tests.ytscale.fake.helpers import client_of, get, make_fake
+from ytscale.fake.meter import QuotaMeter
 from ytscale.fake.youtube import FakeConfig
 
 
@@ -25,3 +26,12 @@ def test_concurrent_requests_never_overspend_the_budget() -> None:
         )
     assert statuses.count(200) == 250 and statuses.count(403) == 150
     assert fake.used == 250 and fake.stats()["charged_calls"] == {"videos.list": 250}
+
+
+def test_a_charge_the_budget_cannot_cover_is_refused_whole() -> None:
+    meter = QuotaMeter(budget=5, clock=lambda: datetime(2025, 1, 15, 12, tzinfo=UTC))
+    assert meter.charge(3) and not meter.charge(3)
+    assert meter.used() == 3 and meter.charge(2) and meter.used() == 5
+    assert meter.by_day() == {"2025-01-15": 5} and meter.used("2025-01-14") == 0
+    meter.reset()
+    assert meter.used() == 0 and meter.by_day() == {}

@@ -7,6 +7,7 @@ import httpx
 from reference.youtube.parse import format_duration, parse_datetime, parse_duration
 from tests.ytscale.fake.helpers import big_channel, client_of, get, make_fake
 from ytscale.fake.catalogue import EPOCH, Catalogue, VideoSpec
+from ytscale.fake.resources import channel_resource
 from ytscale.fake.youtube import FakeYouTube
 
 ETAG = re.compile(r"[A-Za-z0-9_-]{27}")
@@ -73,3 +74,16 @@ def test_live_streams_last_p0d_until_they_end() -> None:
 def uploads_of(catalogue: Catalogue) -> Iterator[VideoSpec]:
     for index in range(catalogue.n_channels):
         yield from catalogue.uploads(index, 0, 10_000, at=EPOCH)[1]
+
+
+def test_public_subscriber_counts_keep_three_significant_figures_rounded_down() -> None:
+    catalogue = Catalogue(seed=1, clock=lambda: EPOCH)
+    counts = []
+    for index in range(200):
+        subscribers = catalogue.channel(index).subscribers
+        resource = channel_resource(catalogue, index, frozenset({"statistics"}), EPOCH)
+        shown = int(resource["statistics"]["subscriberCount"])
+        assert shown <= subscribers < shown + 10 ** max(0, len(str(subscribers)) - 3)
+        assert len(str(shown).rstrip("0") or "0") <= 3
+        counts.append(subscribers)
+    assert max(counts) >= 10_000  # so the rounding was put to work

@@ -64,3 +64,18 @@ def test_the_async_transport_answers_and_drops() -> None:
     outcomes = asyncio.run(run())
     assert set(outcomes) == {"200", "dropped"}
     assert fake.used == outcomes.count("200")
+
+
+def test_the_async_path_times_out_as_the_sync_one_does() -> None:
+    slow = make_fake(FakeConfig(seed=1, faults=FaultConfig(slow=1.0, slow_s=30.0)))
+
+    async def call() -> None:
+        transport = slow.transport()
+        async with httpx.AsyncClient(
+            base_url="fake://youtube", transport=transport, timeout=0.01
+        ) as client:
+            await client.get("/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"})
+
+    with pytest.raises(httpx.ReadTimeout):
+        asyncio.run(call())
+    assert slow.used == 1
