@@ -55,3 +55,19 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
 
 def big_channel(fake: FakeYouTube, min_videos: int = 1_000) -> int:
     return fake.catalogue.find_channel(min_videos)
+
+
+async def async_outcomes(
+    client: httpx.AsyncClient, dropped: type[Exception] = httpx.RemoteProtocolError, n: int = 40
+) -> list[str]:
+    """The status of each of ``n`` ``videos.list`` calls, or "dropped" where ``dropped`` rose."""
+    outcomes = []
+    for _ in range(n):
+        try:
+            response = await client.get(
+                "/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"}
+            )
+            outcomes.append(str(response.status_code))
+        except dropped:
+            outcomes.append("dropped")
+    return outcomes

@@ -3,6 +3,7 @@ import asyncio
 import httpx
 import pytest
 
+from tests.ytscale.fake.helpers import async_outcomes
 from ytscale.fake.app import create_app
 from ytscale.fake.faults import FaultConfig
 from ytscale.fake.transports import DroppedConnection
@@ -13,18 +14,9 @@ def test_the_asgi_app_answers_and_drops_under_asgi_transport() -> None:
     app = create_app(FakeConfig(seed=1, faults=FaultConfig(seed=3, drop=0.5)))
 
     async def run() -> list[str]:
-        outcomes = []
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(base_url="http://fake", transport=transport) as client:
-            for _ in range(40):
-                try:
-                    response = await client.get(
-                        "/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"}
-                    )
-                    outcomes.append(str(response.status_code))
-                except DroppedConnection:
-                    outcomes.append("dropped")
-        return outcomes
+            return await async_outcomes(client, DroppedConnection)
 
     outcomes = asyncio.run(run())
     assert set(outcomes) == {"200", "dropped"}

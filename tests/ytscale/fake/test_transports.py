@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.ytscale.fake.helpers import client_of, get, make_fake
+from tests.ytscale.fake.helpers import async_outcomes, client_of, get, make_fake
 from ytscale.fake.faults import FaultConfig
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
@@ -48,18 +48,9 @@ def test_the_async_transport_answers_and_drops() -> None:
     fake = make_fake(FakeConfig(seed=1, faults=FaultConfig(seed=1, drop=0.5)))
 
     async def run() -> list[str]:
-        outcomes = []
         transport = fake.transport()  # the same class serves httpx.AsyncClient
         async with httpx.AsyncClient(base_url="fake://youtube", transport=transport) as client:
-            for _ in range(40):
-                try:
-                    response = await client.get(
-                        "/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"}
-                    )
-                    outcomes.append(str(response.status_code))
-                except httpx.RemoteProtocolError:
-                    outcomes.append("dropped")
-        return outcomes
+            return await async_outcomes(client)
 
     outcomes = asyncio.run(run())
     assert set(outcomes) == {"200", "dropped"}
