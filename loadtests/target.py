@@ -33,7 +33,7 @@ from locust.env import Environment
 from loadtests.population import ACTIONS
 from reference.auth import token_for
 from reference.settings import Settings
-from ytscale.serve import is_loopback
+from ytscale.net import is_loopback
 
 log = logging.getLogger(__name__)
 

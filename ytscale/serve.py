@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import ipaddress
 import socket
 import sys
 from collections.abc import Iterator, Sequence
@@ -40,6 +39,7 @@ from reference.settings import FAKE_YOUTUBE_URL, Settings
 from ytscale import seed
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
+from ytscale.net import is_loopback
 from ytscale.worker import embedded_worker
 
 #: Serve's default daily quota: the stack's own limits show under load, not YouTube's 10,000
@@ -129,16 +129,6 @@ def serve_main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> i
         services.close()
         sock.close()
     return 0
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an address, no port) is this machine's loopback interface."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _ensure_seeded(url: str, config: seed.SeedConfig, reseed: bool, out: TextIO) -> str:

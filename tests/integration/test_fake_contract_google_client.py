@@ -20,8 +20,9 @@ from googleapiclient.discovery import Resource, build_from_document
 from googleapiclient.errors import HttpError
 
 from reference.youtube.parse import Channel, Page, Video
+from ytscale.fake.app import FakeApp
 from ytscale.fake.catalogue import EPOCH
-from ytscale.fake.youtube import QUOTA_MESSAGE, FakeApp, FakeConfig, FakeYouTube
+from ytscale.fake.youtube import QUOTA_MESSAGE, FakeConfig, FakeYouTube
 
 #: Fields the fake must always send when their object is present (the document marks none).
 REQUIRED = {
@@ -228,7 +229,7 @@ def test_the_factory_under_uvicorn_drops_connections_for_real(
 ) -> None:
     monkeypatch.setenv("YTSCALE_FAKE_ARGS", "--seed 1 --drop 0.5 --fault-seed 3")
     config = uvicorn.Config(
-        "ytscale.fake.youtube:create_app", factory=True, log_level="warning", lifespan="on"
+        "ytscale.fake.app:create_app", factory=True, log_level="warning", lifespan="on"
     )
     outcomes = []
     with serving(config) as url, httpx.Client(base_url=url, params={"key": "k"}) as client:

@@ -47,7 +47,7 @@ def youtube_url() -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "ytscale.fake.youtube",
+            "ytscale.fake",
             "--port",
             str(port),
             "--latency-mean",

@@ -6,13 +6,11 @@ Populations are small (200 users × 5 videos); the 5M-row build is measured by `
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.dialects import postgresql
@@ -25,12 +23,11 @@ from reference.db import make_engine
 from reference.models import Base, ContentSource, Project, User
 from reference.projects import NewProject, find_existing, upsert_project
 from reference.videos import watch_url
-from ytscale.fake.catalogue import EPOCH, MAX_CHANNELS, MAX_VIDEOS_PER_CHANNEL, Catalogue
+from ytscale.fake.catalogue import EPOCH, Catalogue
 from ytscale.seed import (
     SEEDED,
     SeedConfig,
     SeedError,
-    _video_ids,
     raw_baseline_seconds,
     seed,
     seeded_counts,
@@ -55,16 +52,6 @@ def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
             name: [tuple(row) for row in conn.execute(select(table).order_by(*table.c))]
             for name, table in ((n, Base.metadata.tables[n]) for n in SEEDED)
         }
-
-
-def test_video_ids_are_the_catalogues() -> None:
-    catalogue = Catalogue(seed=7, n_channels=MAX_CHANNELS)
-    rng = random.Random(0)
-    pairs = [(0, 0), (MAX_CHANNELS - 1, MAX_VIDEOS_PER_CHANNEL)] + [
-        (rng.randrange(MAX_CHANNELS), rng.randrange(MAX_VIDEOS_PER_CHANNEL)) for _ in range(500)
-    ]
-    index, number = (np.array(column, dtype=np.int64) for column in zip(*pairs, strict=True))
-    assert _video_ids(catalogue, index, number) == [catalogue.video_id(*p) for p in pairs]
 
 
 def test_counts_and_unique_pairs(seeded: Engine) -> None:

@@ -42,6 +42,9 @@ from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+
 #: The instant at which channel ``i`` has about its drawn number of videos; the default sim start.
 EPOCH: Final = datetime(2025, 1, 1, tzinfo=UTC)
 DEFAULT_CHANNELS: Final = 1_000_000
@@ -296,6 +299,30 @@ class Catalogue:
         # 64 bits in 11 characters leave 2 zero bits at the end, as in real ids ("…Q", "…w").
         return _encode(block, 8)
 
+    def video_ids(
+        self, indices: npt.NDArray[np.int64], numbers: npt.NDArray[np.int64]
+    ) -> list[str]:
+        """:meth:`video_id` for whole arrays of channel indices and video numbers, pairwise: the
+        same Feistel network, vectorised (~0.5 µs an id, for the seed's millions)."""
+        if indices.size and (indices.min() < 0 or indices.max() >= self.n_channels):
+            raise IndexError(f"channel indices out of range 0..{self.n_channels - 1}")
+        if numbers.size and (numbers.min() < 0 or numbers.max() > MAX_VIDEOS_PER_CHANNEL):
+            raise IndexError("video numbers out of range")
+        u64 = np.uint64
+        check = u64(self._check) << u64(48)
+        block = check | (indices.astype(u64) << u64(24)) | numbers.astype(u64)
+        left, right = block >> u64(32), block & u64(_M32)
+        # Numpy's uint64 arithmetic wraps as the ``& _M64`` masks of ``_mix`` do.
+        for key in self._video_keys:
+            left, right = right, left ^ (_mix_array(right ^ u64(key)) & u64(_M32))
+        # Nine bytes (the id's eight and a zero) are twelve base64 characters, the first eleven
+        # of which are the id: one encode call for the whole array.
+        padded = np.zeros((len(block), 9), dtype=np.uint8)
+        padded[:, :8] = ((left << u64(32)) | right).astype(">u8").view(np.uint8).reshape(-1, 8)
+        encoded = base64.urlsafe_b64encode(padded.tobytes())
+        ids: list[str] = np.frombuffer(encoded, dtype="S12").astype("U11").tolist()
+        return ids
+
     def locate_video(self, video_id: str, at: datetime | None = None) -> tuple[int, int] | None:
         """``(channel index, number)`` of a video public at ``at``; ``None`` for any other id."""
         value = _decode(video_id, 8) if len(video_id) == 11 else None
@@ -389,6 +416,14 @@ def _mix(x: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
     return x ^ (x >> 31)
+
+
+def _mix_array(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """``_mix`` for a whole array."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def _hash(seed: int, salt: int, a: int = 0, b: int = 0) -> int:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import random
 import threading
 from collections import Counter
@@ -50,6 +49,7 @@ import httpx
 from reference.youtube.atom import channel_id_of_topic
 from ytscale.fake.atom import render_deleted, render_notification
 from ytscale.fake.catalogue import Catalogue, ChannelSpec, Clock, VideoSpec
+from ytscale.net import is_loopback
 
 __all__ = ["HUB_URL", "MAX_ATTEMPTS", "DeferredCallbacks", "Hub", "PumpReport", "SubscribeError"]
 
@@ -214,7 +214,7 @@ class Hub:
             raise SubscribeError(f"hub.callback {callback!r} is not a URL: {exc}") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise SubscribeError(f"hub.callback {callback!r} is not an absolute http(s) URL")
-        if self._injected is None and not _is_loopback(url.host):
+        if self._injected is None and not is_loopback(url.host):
             raise SubscribeError(
                 f"hub.callback {callback!r} is not on loopback: this fake hub only calls back "
                 "127.0.0.0/8, ::1 or localhost (inject a client to reach others in-process)"
@@ -460,12 +460,3 @@ def _secret(raw: str | None) -> bytes | None:
             f"hub.secret is {len(secret)} bytes: it must be at most {MAX_SECRET_BYTES}"
         )
     return secret
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -9,8 +9,8 @@ from :class:`Faults`. Two ways to run it::
     client = httpx.Client(base_url="fake://youtube", transport=fake.transport())   # in-process
     fake.used                  # units charged today: the truth the pipeline's ledger is held to
 
-    python -m ytscale.fake.youtube --port 8001 --seed 1 --latency-mean 5 --time-scale 100
-    uvicorn --factory ytscale.fake.youtube:create_app --port 8001   # YTSCALE_FAKE_ARGS="--seed 1"
+    python -m ytscale.fake --port 8001 --seed 1 --latency-mean 5 --time-scale 100
+    uvicorn --factory ytscale.fake.app:create_app --port 8001   # YTSCALE_FAKE_ARGS="--seed 1"
 
 Admin endpoints (never charged, never faulted): ``GET /_fake/stats``, ``POST /_fake/reset``,
 ``POST /_fake/storm?requests=N`` (or ``seconds=S``), ``POST /_fake/advance?seconds=S``,
@@ -53,58 +53,41 @@ unknown query parameters (ignored).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import base64
 import hashlib
 import json
-import logging
-import os
 import re
-import shlex
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from urllib.parse import parse_qsl
 
 import httpx
-from starlette.types import Receive, Scope, Send
 
 from reference.quota.costs import DEFAULT_DAILY_QUOTA, MAX_IDS_PER_CALL, MAX_RESULTS_PER_PAGE, cost
-from reference.quota.days import Clock, QuotaDay, utc_now
+from reference.quota.days import Clock, utc_now
 from reference.settings import Settings
 from reference.youtube.atom import FEED_ENTRIES
-from reference.youtube.parse import format_duration, parse_datetime
 from ytscale.fake.atom import render_feed
-from ytscale.fake.catalogue import (
-    DEFAULT_CHANNELS,
-    EPOCH,
-    Catalogue,
-    ChannelSpec,
-    SimClock,
-    VideoSpec,
-)
-from ytscale.fake.faults import Fault, FaultConfig, Faults, Latency
+from ytscale.fake.catalogue import DEFAULT_CHANNELS, EPOCH, Catalogue, ChannelSpec, SimClock
+from ytscale.fake.faults import Fault, FaultConfig, Faults
 from ytscale.fake.hub import DEFAULT_MAX_LEASE_S, Hub, SubscribeError
+from ytscale.fake.meter import QuotaMeter
+from ytscale.fake.resources import (
+    Json,
+    channel_resource,
+    list_response,
+    playlist_item_resource,
+    rfc3339,
+    video_resource,
+)
+from ytscale.fake.transports import FakeTransport
 
-__all__ = [
-    "Answer",
-    "DroppedConnection",
-    "FakeApp",
-    "FakeConfig",
-    "FakeYouTube",
-    "QuotaMeter",
-    "Rejected",
-    "create_app",
-    "fake_async_transport",
-    "fake_transport",
-    "main",
-]
+__all__ = ["Answer", "FakeConfig", "FakeYouTube", "Rejected", "transport_from_settings"]
 
 API_PREFIX: Final = "/youtube/v3/"
 ADMIN_PREFIX: Final = "/_fake/"
@@ -163,7 +146,6 @@ _TEXT_TYPE: Final = "text/plain; charset=UTF-8"
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _PAGE_TOKEN = re.compile(r"PT:(0|[1-9][0-9]{0,7})")
 
-Json = dict[str, Any]
 Params = Sequence[tuple[str, str]]
 
 
@@ -198,43 +180,6 @@ class Rejected(Exception):
 
 def _bad_parameter(name: str, message: str) -> Rejected:
     return Rejected(400, "invalidParameter", "global", message, location=name)
-
-
-# -- quota --------------------------------------------------------------------------------------
-
-
-class QuotaMeter:
-    """Units charged per Pacific-Time day against a daily budget; safe to share between threads."""
-
-    def __init__(self, budget: int = DEFAULT_DAILY_QUOTA, clock: Clock = utc_now) -> None:
-        self.budget = budget
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._by_day: Counter[str] = Counter()
-
-    def today(self) -> str:
-        return QuotaDay.at(self._clock()).key
-
-    def charge(self, units: int) -> bool:
-        """Charge ``units`` to today if the budget allows; ``False`` (nothing charged) if not."""
-        day = self.today()
-        with self._lock:
-            if self._by_day[day] + units > self.budget:
-                return False
-            self._by_day[day] += units
-            return True
-
-    def used(self, day: str | None = None) -> int:
-        with self._lock:
-            return self._by_day[day or self.today()]
-
-    def by_day(self) -> dict[str, int]:
-        with self._lock:
-            return {day: units for day, units in self._by_day.items() if units}
-
-    def reset(self) -> None:
-        with self._lock:
-            self._by_day.clear()
 
 
 # -- the fake -----------------------------------------------------------------------------------
@@ -325,10 +270,8 @@ class FakeYouTube:
         return self.quota.used()
 
     def transport(self, sleep: Callable[[float], None] = time.sleep) -> FakeTransport:
+        """An in-process transport onto this fake, for ``httpx.Client`` and ``AsyncClient``."""
         return FakeTransport(self, sleep)
-
-    def async_transport(self) -> AsyncFakeTransport:
-        return AsyncFakeTransport(self)
 
     def stats(self) -> Json:
         with self._lock:
@@ -345,7 +288,7 @@ class FakeYouTube:
             "outcomes": outcomes,
             "requests": sum(outcomes.values()),
             "storming": self.faults.storming,
-            "sim_now": _rfc3339(self.clock()),
+            "sim_now": rfc3339(self.clock()),
             "feed": {"requests": sum(feed.values()), "outcomes": feed},
             "hub": self.hub.stats(),
         }
@@ -518,8 +461,8 @@ class FakeYouTube:
             if index not in channels:
                 channels[index] = self.catalogue.channel(index)
             video = self.catalogue.video(channels[index], number)
-            items.append(_video_resource(video, channels[index], parts, now))
-        return _list_response("youtube#videoListResponse", items, len(items), len(items))
+            items.append(video_resource(video, channels[index], parts, now))
+        return list_response("youtube#videoListResponse", items, len(items), len(items))
 
     def _channels(
         self, query: Mapping[str, str], parts: frozenset[str], max_results: int, now: datetime
@@ -535,9 +478,9 @@ class FakeYouTube:
                 if channel_id.startswith("UC")
                 and (index := self.catalogue.locate_channel(channel_id)) is not None
             ]
-        items = [_channel_resource(self.catalogue, i, parts, now) for i in indices]
+        items = [channel_resource(self.catalogue, i, parts, now) for i in indices]
         # YouTube leaves "items" out altogether when no channel matched.
-        return _list_response(
+        return list_response(
             "youtube#channelListResponse", items, len(items), max_results, omit_empty=True
         )
 
@@ -559,7 +502,7 @@ class FakeYouTube:
         total, videos = self.catalogue.uploads(index, offset, max_results, now)
         channel = self.catalogue.channel(index)
         items = [
-            _playlist_item_resource(video, channel, offset + i, parts)
+            playlist_item_resource(video, channel, offset + i, parts)
             for i, video in enumerate(videos)
         ]
         extra: Json = {}
@@ -568,7 +511,7 @@ class FakeYouTube:
             extra["nextPageToken"] = _page_token(offset + max_results)
         if offset:
             extra["prevPageToken"] = _page_token(max(0, offset - max_results))
-        return _list_response(
+        return list_response(
             "youtube#playlistItemListResponse", items, total, max_results, extra=extra
         )
 
@@ -680,200 +623,6 @@ def _admin_number(query: Mapping[str, str], name: str) -> float | None:
     return None if raw is None else float(raw)
 
 
-# -- resources ----------------------------------------------------------------------------------
-
-
-def _video_resource(
-    video: VideoSpec, channel: ChannelSpec, parts: frozenset[str], now: datetime
-) -> Json:
-    live = video.is_live(now)
-    item: Json = {
-        "kind": "youtube#video",
-        "etag": _etag("video", video.id, str(live)),
-        "id": video.id,
-    }
-    if "snippet" in parts:
-        snippet: Json = {
-            "publishedAt": _rfc3339(video.published_at),
-            "channelId": channel.id,
-            "title": video.title,
-            "description": video.description,
-            "thumbnails": _video_thumbnails(video),
-            "channelTitle": channel.title,
-        }
-        if video.tags:  # YouTube leaves "tags" out rather than sending an empty list
-            snippet["tags"] = list(video.tags)
-        item["snippet"] = snippet | {
-            "categoryId": video.category_id,
-            "liveBroadcastContent": "live" if live else "none",
-            "defaultAudioLanguage": "en",
-            "localized": {"title": video.title, "description": video.description},
-        }
-    if "contentDetails" in parts:
-        item["contentDetails"] = {
-            "duration": format_duration(0 if live else video.duration_s),
-            "dimension": "2d",
-            "definition": "hd" if video.hd else "sd",
-            "caption": "false",
-            "licensedContent": False,
-            "contentRating": {},
-            "projection": "rectangular",
-        }
-    if "statistics" in parts:
-        item["statistics"] = {
-            "viewCount": str(video.views),
-            "likeCount": str(video.likes),
-            "favoriteCount": "0",
-            "commentCount": str(video.comments),
-        }
-    if "status" in parts:
-        item["status"] = {
-            "uploadStatus": "processed",
-            "privacyStatus": "public",
-            "license": "youtube",
-            "embeddable": True,
-            "publicStatsViewable": True,
-            "madeForKids": False,
-        }
-    return item
-
-
-def _channel_resource(
-    catalogue: Catalogue, index: int, parts: frozenset[str], now: datetime
-) -> Json:
-    channel = catalogue.channel(index)
-    videos = catalogue.video_count(index, now)
-    item: Json = {
-        "kind": "youtube#channel",
-        "etag": _etag("channel", channel.id, str(videos)),
-        "id": channel.id,
-    }
-    if "snippet" in parts:
-        item["snippet"] = {
-            "title": channel.title,
-            "description": channel.description,
-            "customUrl": channel.handle,
-            "publishedAt": _rfc3339(channel.created_at),
-            "thumbnails": _channel_thumbnails(channel),
-            "localized": {"title": channel.title, "description": channel.description},
-            "country": channel.country,
-        }
-    if "contentDetails" in parts:
-        item["contentDetails"] = {
-            "relatedPlaylists": {"likes": "", "uploads": channel.uploads_playlist_id}
-        }
-    if "statistics" in parts:
-        item["statistics"] = {
-            "viewCount": str(videos * channel.subscribers * 3),
-            "subscriberCount": str(_three_significant(channel.subscribers)),
-            "hiddenSubscriberCount": False,
-            "videoCount": str(videos),
-        }
-    if "status" in parts:
-        item["status"] = {
-            "privacyStatus": "public",
-            "isLinked": True,
-            "longUploadsStatus": "longUploadsUnspecified",
-            "madeForKids": False,
-        }
-    return item
-
-
-def _playlist_item_resource(
-    video: VideoSpec, channel: ChannelSpec, position: int, parts: frozenset[str]
-) -> Json:
-    playlist_id = channel.uploads_playlist_id
-    item_id = base64.b64encode(f"{playlist_id}.{video.id}".encode()).decode()
-    item: Json = {
-        "kind": "youtube#playlistItem",
-        "etag": _etag("playlistItem", item_id, str(position)),
-        "id": item_id,
-    }
-    published = _rfc3339(video.published_at)
-    if "snippet" in parts:
-        item["snippet"] = {
-            "publishedAt": published,
-            "channelId": channel.id,
-            "title": video.title,
-            "description": video.description,
-            "thumbnails": _video_thumbnails(video),
-            "channelTitle": channel.title,
-            "playlistId": playlist_id,
-            "position": position,
-            "resourceId": {"kind": "youtube#video", "videoId": video.id},
-            "videoOwnerChannelTitle": channel.title,
-            "videoOwnerChannelId": channel.id,
-        }
-    if "contentDetails" in parts:
-        item["contentDetails"] = {"videoId": video.id, "videoPublishedAt": published}
-    if "status" in parts:
-        item["status"] = {"privacyStatus": "public"}
-    return item
-
-
-def _list_response(
-    kind: str,
-    items: list[Json],
-    total: int,
-    per_page: int,
-    *,
-    extra: Json | None = None,
-    omit_empty: bool = False,
-) -> Json:
-    body: Json = {"kind": kind, "etag": _etag(kind, *(i["etag"] for i in items), str(total))}
-    body |= extra or {}
-    if items or not omit_empty:
-        body["items"] = items
-    body["pageInfo"] = {"totalResults": total, "resultsPerPage": per_page}
-    return body
-
-
-_VIDEO_THUMBNAILS = (
-    ("default", "default", 120, 90),
-    ("medium", "mqdefault", 320, 180),
-    ("high", "hqdefault", 480, 360),
-    ("standard", "sddefault", 640, 480),
-    ("maxres", "maxresdefault", 1280, 720),
-)
-
-
-def _video_thumbnails(video: VideoSpec) -> Json:
-    sizes = _VIDEO_THUMBNAILS if video.hd else _VIDEO_THUMBNAILS[:4]
-    return {
-        name: {"url": f"https://i.ytimg.com/vi/{video.id}/{file}.jpg", "width": w, "height": h}
-        for name, file, w, h in sizes
-    }
-
-
-def _channel_thumbnails(channel: ChannelSpec) -> Json:
-    token = channel.id[2:]
-    return {
-        name: {
-            "url": f"https://yt3.ggpht.com/ytc/{token}=s{size}-c-k-c0x00ffffff-no-rj",
-            "width": size,
-            "height": size,
-        }
-        for name, size in (("default", 88), ("medium", 240), ("high", 800))
-    }
-
-
-def _three_significant(n: int) -> int:
-    """YouTube rounds public subscriber counts down to three significant figures."""
-    drop = max(0, len(str(n)) - 3)
-    scale = int(10**drop)
-    return n // scale * scale
-
-
-def _etag(*parts: str) -> str:
-    """27 characters of URL-safe base64, the shape of YouTube's etags."""
-    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=20).digest()
-    return base64.urlsafe_b64encode(digest).decode()[:27]
-
-
-def _rfc3339(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _json(status: int, body: Json, delay_s: float = 0.0) -> Answer:
     return Answer(status, json.dumps(body, separators=(",", ":")).encode(), delay_s)
 
@@ -882,280 +631,6 @@ def _derived_seed(seed: int, stream: str) -> int:
     """A seed for another RNG stream, so draws of one never shift those of another."""
     digest = hashlib.blake2b(f"{seed}:{stream}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
-
-
-# -- transports ---------------------------------------------------------------------------------
-
-
-class DroppedConnection(httpx.RemoteProtocolError):
-    """The fake closed the connection without answering."""
-
-
-def _read_timeout(answer: Answer, request: httpx.Request) -> float | None:
-    """The client's read timeout, when the answer would arrive after it."""
-    timeout: Mapping[str, float | None] = request.extensions.get("timeout", {})
-    read = timeout.get("read")
-    return read if read is not None and answer.delay_s > read else None
-
-
-def _response(answer: Answer, request: httpx.Request, timed_out: bool) -> httpx.Response:
-    if timed_out:
-        raise httpx.ReadTimeout("The read operation timed out", request=request)
-    if answer.dropped:
-        raise DroppedConnection("Server disconnected without sending a response.", request=request)
-    headers = {"content-type": answer.content_type}
-    return httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
-
-
-class FakeTransport(httpx.BaseTransport):
-    """In-process and synchronous: no event loop, no socket, safe under a threads pool.
-
-    Latency is slept in the calling thread; a delay past the request's read timeout raises
-    ``httpx.ReadTimeout`` after that timeout, as a real socket would.
-    """
-
-    def __init__(self, fake: FakeYouTube, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.fake = fake
-        self._sleep = sleep
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.fake.answer(
-            request.method,
-            request.url.path,
-            request.url.params.multi_items(),
-            request.read(),
-            request.headers,
-        )
-        timeout = _read_timeout(answer, request)
-        wait = answer.delay_s if timeout is None else timeout
-        if wait > 0:
-            self._sleep(wait)
-        return _response(answer, request, timeout is not None)
-
-
-class AsyncFakeTransport(httpx.AsyncBaseTransport):
-    """In-process for ``httpx.AsyncClient``; latency is awaited, not slept."""
-
-    def __init__(self, fake: FakeYouTube) -> None:
-        self.fake = fake
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.fake.answer(
-            request.method,
-            request.url.path,
-            request.url.params.multi_items(),
-            await request.aread(),
-            request.headers,
-        )
-        timeout = _read_timeout(answer, request)
-        wait = answer.delay_s if timeout is None else timeout
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return _response(answer, request, timeout is not None)
-
-
-def fake_transport(app: FakeApp | FakeYouTube) -> FakeTransport:
-    """A synchronous in-process transport onto ``app``'s fake (for ``httpx.Client``)."""
-    return (app.fake if isinstance(app, FakeApp) else app).transport()
-
-
-def fake_async_transport(app: FakeApp | FakeYouTube) -> AsyncFakeTransport:
-    """An asynchronous in-process transport onto ``app``'s fake (for ``httpx.AsyncClient``)."""
-    return (app.fake if isinstance(app, FakeApp) else app).async_transport()
-
-
-# -- ASGI and the command line ------------------------------------------------------------------
-
-
-class FakeApp:
-    """The fake as a bare ASGI app (one route table would only add per-request work).
-
-    A dropped connection sends the status line and headers, then raises ``DroppedConnection``:
-    uvicorn closes the socket mid-response (the client sees ``RemoteProtocolError``) and
-    ``httpx.ASGITransport`` re-raises it to the client.
-
-    With ``hub_interval_s`` > 0 the app's lifespan pumps the hub that often (real seconds), in a
-    worker thread: a callback that calls back into this app must not find its loop blocked.
-    """
-
-    def __init__(self, fake: FakeYouTube, hub_interval_s: float = 0.0) -> None:
-        self.fake = fake
-        self.hub_interval_s = hub_interval_s
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        body = await _body(receive)
-        answer = self.fake.answer(scope["method"], scope["path"], params, body, headers)
-        if answer.delay_s > 0:
-            await asyncio.sleep(answer.delay_s)
-        status = answer.status or 200
-        # A drop promises a body it never sends, so the client sees the connection cut.
-        length = str(len(answer.body) or int(answer.dropped)).encode()
-        response_headers = [
-            (b"content-type", answer.content_type.encode()),
-            (b"content-length", length),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
-        if answer.dropped:
-            raise DroppedConnection("dropped by fault injection")
-        await send({"type": "http.response.body", "body": answer.body})
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        pumping: asyncio.Task[None] | None = None
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                if self.hub_interval_s > 0:
-                    pumping = asyncio.create_task(self._pump_hub(self.hub_interval_s))
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if pumping is not None:
-                    pumping.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await pumping
-                self.fake.hub.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    async def _pump_hub(self, interval_s: float) -> None:
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await asyncio.to_thread(self.fake.hub.pump)
-            except Exception:
-                # One failed pump must not stop the hub for the rest of the run.
-                logging.getLogger(__name__).exception("hub pump failed")
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b""
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-class _QuietDrops(logging.Filter):
-    """Injected drops are the point, not an incident: keep their tracebacks out of the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m ytscale.fake.youtube",
-        description="Serve the fake YouTube Data API v3 on 127.0.0.1 (loopback only).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--port", type=int, default=8001)
-    p.add_argument("--seed", type=int, default=0, help="catalogue seed")
-    p.add_argument("--channels", type=int, default=DEFAULT_CHANNELS)
-    p.add_argument("--daily-quota", type=int, default=DEFAULT_DAILY_QUOTA)
-    p.add_argument("--start", type=parse_datetime, default=EPOCH, help="simulated start, RFC 3339")
-    p.add_argument(
-        "--time-scale", type=float, default=1.0, help="simulated seconds per real second"
-    )
-    p.add_argument("--latency-mean", type=float, default=0.0, help="simulated seconds")
-    p.add_argument("--latency-sigma", type=float, default=0.5)
-    p.add_argument("--slow", type=float, default=0.0, help="rate of slow answers")
-    p.add_argument("--slow-seconds", type=float, default=30.0, help="extra simulated seconds")
-    p.add_argument("--rate-limit", type=float, default=0.0, help="rate of rateLimitExceeded")
-    p.add_argument("--server-error", type=float, default=0.0, help="rate of 500/503")
-    p.add_argument("--drop", type=float, default=0.0, help="rate of dropped connections")
-    p.add_argument("--storm", type=float, default=0.0, help="rate at which quota storms start")
-    p.add_argument("--storm-requests", type=int, default=100, help="requests a storm lasts")
-    p.add_argument("--fault-seed", type=int, default=None, help="default: --seed")
-    p.add_argument(
-        "--feed-delay", type=float, default=300.0, help="simulated seconds the Atom feed lags"
-    )
-    p.add_argument(
-        "--push-delay",
-        type=float,
-        default=30.0,
-        help="simulated seconds from an upload to the hub's notification",
-    )
-    p.add_argument(
-        "--push-loss", type=float, default=0.0, help="rate of notifications the hub never sends"
-    )
-    p.add_argument(
-        "--max-lease",
-        type=int,
-        default=DEFAULT_MAX_LEASE_S,
-        help="longest WebSub lease the hub grants, seconds",
-    )
-    p.add_argument(
-        "--hub-interval",
-        type=float,
-        default=1.0,
-        help="real seconds between pumps of the WebSub hub; 0 disables",
-    )
-    p.add_argument("--log-level", default="warning")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> FakeConfig:
-    faults = FaultConfig(
-        seed=args.seed if args.fault_seed is None else args.fault_seed,
-        rate_limit=args.rate_limit,
-        server_error=args.server_error,
-        drop=args.drop,
-        slow=args.slow,
-        slow_s=args.slow_seconds,
-        storm=args.storm,
-        storm_requests=args.storm_requests,
-        latency=Latency(args.latency_mean, args.latency_sigma),
-    )
-    return FakeConfig(
-        seed=args.seed,
-        channels=args.channels,
-        daily_quota=args.daily_quota,
-        start=args.start,
-        time_scale=args.time_scale,
-        faults=faults,
-        feed_delay_s=args.feed_delay,
-        push_delay_s=args.push_delay,
-        push_loss=args.push_loss,
-        max_lease_s=args.max_lease,
-    )
-
-
-def create_app(config: FakeConfig | None = None, *, hub_interval_s: float | None = None) -> FakeApp:
-    """The ASGI app; without ``config``, options come from ``$YTSCALE_FAKE_ARGS`` (CLI syntax).
-
-    ``hub_interval_s`` defaults to ``--hub-interval`` when options come from the environment
-    and to 0 (pump by hand) when ``config`` is given.
-    """
-    if config is None:
-        args = parser().parse_args(shlex.split(os.environ.get("YTSCALE_FAKE_ARGS", "")))
-        config = config_from_args(args)
-        if hub_interval_s is None:
-            hub_interval_s = args.hub_interval
-    log = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _QuietDrops) for f in log.filters):
-        log.addFilter(_QuietDrops())
-    return FakeApp(FakeYouTube(config), hub_interval_s=hub_interval_s or 0.0)
-
-
-def main(argv: Iterable[str] | None = None) -> None:
-    import uvicorn
-
-    args = parser().parse_args(None if argv is None else list(argv))
-    app = create_app(config_from_args(args), hub_interval_s=args.hub_interval)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, lifespan="on")
-
-
-if __name__ == "__main__":
-    main()
 
 
 def transport_from_settings(settings: Settings) -> FakeTransport:

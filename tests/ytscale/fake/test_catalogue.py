@@ -1,15 +1,20 @@
+import random
 import re
 import statistics
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.ytscale.fake.helpers import Ticker
 from ytscale.fake.catalogue import (
     CATEGORY_WORDS,
     EPOCH,
     FILLER_WORDS,
+    MAX_CHANNELS,
+    MAX_VIDEOS_PER_CHANNEL,
     TAG_WORDS,
     TOOL_WORDS,
     Catalogue,
@@ -24,16 +29,6 @@ VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{10}[AEIMQUYcgkosw048]")
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
     return Catalogue(seed=1, clock=lambda: EPOCH)
-
-
-class Ticker:
-    """A monotonic source the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_ids_have_youtubes_shapes(catalogue: Catalogue) -> None:
@@ -76,6 +71,26 @@ def test_video_ids_round_trip(catalogue: Catalogue) -> None:
     assert len(set(ids)) == count
     assert all(VIDEO_ID.fullmatch(i) for i in ids)
     assert [catalogue.locate_video(i) for i in ids] == [(index, k) for k in range(count)]
+
+
+def test_video_ids_are_video_id_for_whole_arrays() -> None:
+    catalogue = Catalogue(seed=7, n_channels=MAX_CHANNELS)
+    rng = random.Random(0)
+    pairs = [(0, 0), (MAX_CHANNELS - 1, MAX_VIDEOS_PER_CHANNEL)] + [
+        (rng.randrange(MAX_CHANNELS), rng.randrange(MAX_VIDEOS_PER_CHANNEL)) for _ in range(500)
+    ]
+    index, number = (np.array(column, dtype=np.int64) for column in zip(*pairs, strict=True))
+    assert catalogue.video_ids(index, number) == [catalogue.video_id(*p) for p in pairs]
+
+
+def test_video_ids_refuse_what_video_id_refuses(catalogue: Catalogue) -> None:
+    none = np.array([], dtype=np.int64)
+    assert catalogue.video_ids(none, none) == []
+    for index, number in ((-1, 0), (catalogue.n_channels, 0), (0, -1), (0, 1 << 24)):
+        with pytest.raises(IndexError):
+            catalogue.video_id(index, number)
+        with pytest.raises(IndexError):
+            catalogue.video_ids(np.array([0, index]), np.array([0, number]))
 
 
 @given(st.text(alphabet=st.sampled_from("ABCabc019-_Qgw"), min_size=11, max_size=11))

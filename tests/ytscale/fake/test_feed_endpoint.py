@@ -6,16 +6,10 @@ import httpx
 import pytest
 
 from reference.youtube.atom import FEED_ENTRIES, parse_feed
+from tests.ytscale.fake.helpers import Ticker
 from ytscale.fake.catalogue import EPOCH, SimClock
 from ytscale.fake.faults import FaultConfig
 from ytscale.fake.youtube import ATOM_TYPE, FakeConfig, FakeYouTube
-
-
-class Ticker:
-    """A monotonic source that never moves: the test moves the simulated clock by hand."""
-
-    def __call__(self) -> float:
-        return 0.0
 
 
 def make_fake(config: FakeConfig | None = None) -> FakeYouTube:

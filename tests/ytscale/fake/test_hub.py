@@ -13,19 +13,14 @@ import httpx
 import pytest
 
 from reference.youtube.atom import parse_feed, topic_url
+from tests.ytscale.fake.helpers import Ticker
+from ytscale.fake.app import FakeApp
 from ytscale.fake.catalogue import SimClock, VideoSpec
 from ytscale.fake.hub import HUB_URL, MAX_ATTEMPTS, DeferredCallbacks
-from ytscale.fake.youtube import FakeApp, FakeConfig, FakeYouTube, config_from_args, parser
+from ytscale.fake.youtube import FakeConfig, FakeYouTube
 
 CALLBACK = "https://subscriber.example/websub"
 SECRET = "s3cret-" + "x" * 20
-
-
-class Ticker:
-    """A monotonic source that never moves: the test moves the simulated clock by hand."""
-
-    def __call__(self) -> float:
-        return 0.0
 
 
 class Subscriber:
@@ -569,27 +564,6 @@ def test_the_app_pumps_the_hub_in_the_background(fake: FakeYouTube) -> None:
 
     asyncio.run(run())
     assert fake.stats()["hub"]["subscriptions"]["active"] == 1
-
-
-def test_the_cli_configures_the_feed_and_the_hub(capsys: pytest.CaptureFixture[str]) -> None:
-    args = parser().parse_args(
-        ["--feed-delay", "60", "--push-delay", "5", "--push-loss", "0.1", "--max-lease", "3600"]
-    )
-    config = config_from_args(args)
-    assert (config.feed_delay_s, config.push_delay_s, config.push_loss, config.max_lease_s) == (
-        60.0,
-        5.0,
-        0.1,
-        3600,
-    )
-    assert args.hub_interval == 1.0
-    with pytest.raises(SystemExit):
-        parser().parse_args(["--help"])
-    help_text = capsys.readouterr().out
-    for option in ("--hub-interval", "--feed-delay", "--push-delay", "--push-loss", "--max-lease"):
-        assert option in help_text
-    with pytest.raises(ValueError, match="push_loss"):
-        FakeConfig(push_loss=1.5)
 
 
 def test_deferred_callbacks_fail_as_unreachable_until_their_app_is_set() -> None:

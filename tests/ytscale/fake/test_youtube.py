@@ -1,9 +1,3 @@
-import asyncio
-import re
-import statistics
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,117 +7,13 @@ import pytest
 from reference.quota import AtomicLedger
 from reference.settings import Settings
 from reference.youtube.client import YouTubeClient
-from reference.youtube.parse import format_duration, parse_datetime, parse_duration
-from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock, VideoSpec
-from ytscale.fake.faults import FaultConfig, Faults, Latency
-from ytscale.fake.youtube import (
-    QUOTA_MESSAGE,
-    DroppedConnection,
-    FakeConfig,
-    FakeYouTube,
-    create_app,
-    fake_async_transport,
-    fake_transport,
-    main,
-)
-
-ETAG = re.compile(r"[A-Za-z0-9_-]{27}")
-VIDEO_PARTS = "snippet,contentDetails,statistics"
-
-
-class Ticker:
-    """A monotonic source the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def frozen(at: datetime = EPOCH) -> Callable[[], datetime]:
-    return lambda: at
-
-
-def make_fake(config: FakeConfig | None = None, **kwargs: Any) -> FakeYouTube:
-    """A fake whose simulated clock stands still unless the test passes another."""
-    kwargs.setdefault("clock", frozen())
-    return FakeYouTube(config or FakeConfig(seed=1), **kwargs)
-
-
-def client_of(fake: FakeYouTube, key: str | None = "test-key", **kwargs: Any) -> httpx.Client:
-    params = {"key": key} if key else {}
-    return httpx.Client(
-        base_url="fake://youtube", transport=fake_transport(fake), params=params, **kwargs
-    )
-
-
-@pytest.fixture
-def fake() -> FakeYouTube:
-    return make_fake()
-
-
-@pytest.fixture
-def client(fake: FakeYouTube) -> Iterator[httpx.Client]:
-    with client_of(fake) as c:
-        yield c
-
-
-def get(client: httpx.Client, resource: str, **params: Any) -> httpx.Response:
-    return client.get(f"/youtube/v3/{resource}", params=params)
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    """The single entry of YouTube's error envelope, after checking the envelope's shape."""
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "errors", "status"}
-    assert error["code"] == response.status_code
-    (entry,) = error["errors"]
-    assert {"message", "domain", "reason"} <= set(entry)
-    assert entry["message"] == error["message"]
-    return dict(entry)
-
-
-def big_channel(fake: FakeYouTube, min_videos: int = 1_000) -> int:
-    return fake.catalogue.find_channel(min_videos)
-
+from reference.youtube.parse import parse_datetime
+from tests.ytscale.fake.helpers import Ticker, big_channel, client_of, error_of, get, make_fake
+from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock
+from ytscale.fake.faults import FaultConfig
+from ytscale.fake.youtube import QUOTA_MESSAGE, FakeConfig, FakeYouTube
 
 # -- videos.list --------------------------------------------------------------------------------
-
-
-def test_videos_list_is_shaped_like_youtubes(fake: FakeYouTube, client: httpx.Client) -> None:
-    index = big_channel(fake, 100)
-    specs = fake.catalogue.uploads(index, 0, 3)[1]
-    ids = [v.id for v in specs]
-    body = get(client, "videos", part=VIDEO_PARTS, id=",".join([*ids, "dQw4w9WgXcQ"])).json()
-    assert body["kind"] == "youtube#videoListResponse" and ETAG.fullmatch(body["etag"])
-    assert body["pageInfo"] == {"totalResults": 3, "resultsPerPage": 3}
-    assert [item["id"] for item in body["items"]] == ids  # the unknown id is simply absent
-    channel = fake.catalogue.channel(index)
-    for item, spec in zip(body["items"], specs, strict=True):
-        assert item["kind"] == "youtube#video" and ETAG.fullmatch(item["etag"])
-        snippet = item["snippet"]
-        assert snippet["channelId"] == channel.id and snippet["channelTitle"] == channel.title
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", snippet["publishedAt"])
-        assert parse_datetime(snippet["publishedAt"]) == spec.published_at
-        assert snippet.get("tags", []) == list(spec.tags)
-        assert {"default", "medium", "high"} <= set(snippet["thumbnails"])
-        assert parse_duration(item["contentDetails"]["duration"]) == spec.duration_s
-        statistics_ = item["statistics"]
-        assert all(isinstance(v, str) and v.isdigit() for v in statistics_.values())
-        assert int(statistics_["viewCount"]) == spec.views
-    assert fake.used == 1
-
-
-def test_part_decides_what_is_rendered(client: httpx.Client, fake: FakeYouTube) -> None:
-    video_id = fake.catalogue.video_id(big_channel(fake, 1), 0)
-    (only_id,) = get(client, "videos", part="id", id=video_id).json()["items"]
-    assert set(only_id) == {"kind", "etag", "id"}
-    (stats,) = get(client, "videos", part="statistics, status", id=video_id).json()["items"]
-    assert set(stats) == {"kind", "etag", "id", "statistics", "status"}
-    # A part YouTube has but the fake does not render is accepted and left out.
-    (player,) = get(client, "videos", part="player", id=video_id).json()["items"]
-    assert set(player) == {"kind", "etag", "id"}
 
 
 def test_repeated_and_duplicate_ids_are_read_once(client: httpx.Client, fake: FakeYouTube) -> None:
@@ -144,6 +34,7 @@ def test_fifty_ids_is_the_limit(client: httpx.Client, fake: FakeYouTube) -> None
 
 
 # -- invalid requests ---------------------------------------------------------------------------
+
 
 PLAYLIST = Catalogue(seed=1).uploads_playlist_id(0)
 
@@ -324,32 +215,7 @@ def test_a_later_sync_finds_the_uploads_published_since() -> None:
     assert new > 0 and after[min(new, 5) :] == before[: 5 - min(new, 5)]
 
 
-def test_live_streams_last_p0d_until_they_end() -> None:
-    catalogue = Catalogue(seed=1)
-    stream = next(v for v in uploads_of(catalogue) if v.live and v.duration_s >= 86_400)
-    now = [stream.published_at + timedelta(minutes=1)]
-    fake = make_fake(clock=lambda: now[0])
-    with client_of(fake) as client:
-
-        def details() -> tuple[str, str]:
-            (item,) = get(client, "videos", part="snippet,contentDetails", id=stream.id).json()[
-                "items"
-            ]
-            return item["contentDetails"]["duration"], item["snippet"]["liveBroadcastContent"]
-
-        assert details() == ("P0D", "live")
-        now[0] = stream.published_at + timedelta(seconds=stream.duration_s)
-        duration, state = details()
-    assert state == "none" and duration == format_duration(stream.duration_s)
-    assert re.fullmatch(r"P\d+D(T(\d+H)?(\d+M)?(\d+S)?)?", duration)  # "P1DT2H", days and all
-
-
-def uploads_of(catalogue: Catalogue) -> Iterator[VideoSpec]:
-    for index in range(catalogue.n_channels):
-        yield from catalogue.uploads(index, 0, 10_000, at=EPOCH)[1]
-
-
-# -- quota --------------------------------------------------------------------------------------
+# -- what is charged ----------------------------------------------------------------------------
 
 
 def test_quota_exceeded_answers_exactly_like_youtube() -> None:
@@ -369,31 +235,6 @@ def test_quota_exceeded_answers_exactly_like_youtube() -> None:
     }  # fmt: skip
     assert "exceeded your <a href=" in QUOTA_MESSAGE and QUOTA_MESSAGE.endswith("quota</a>.")
     assert fake.used == 3 and fake.stats()["outcomes"] == {"ok": 3, "quotaExceeded": 3}
-
-
-def test_the_budget_comes_back_at_midnight_pacific() -> None:
-    # 08:00 UTC is midnight PST: the quota day turns then, not at midnight UTC.
-    now = [datetime(2025, 1, 15, 7, 59, 59, tzinfo=UTC)]
-    fake = make_fake(FakeConfig(seed=1, daily_quota=1), quota_clock=lambda: now[0])
-    with client_of(fake) as client:
-        assert get(client, "videos", part="id", id="x").status_code == 200
-        assert get(client, "videos", part="id", id="x").status_code == 403
-        now[0] += timedelta(seconds=1)
-        assert get(client, "videos", part="id", id="x").status_code == 200
-    assert fake.quota.by_day() == {"2025-01-14": 1, "2025-01-15": 1}
-
-
-def test_concurrent_requests_never_overspend_the_budget() -> None:
-    fake = make_fake(FakeConfig(seed=1, daily_quota=250))
-    with client_of(fake) as client, ThreadPoolExecutor(8) as pool:
-        statuses = list(
-            pool.map(lambda _: get(client, "videos", part="id", id="x").status_code, range(400))
-        )
-    assert statuses.count(200) == 250 and statuses.count(403) == 150
-    assert fake.used == 250 and fake.stats()["charged_calls"] == {"videos.list": 250}
-
-
-# -- faults -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -434,88 +275,7 @@ def test_a_storm_forces_quota_exceeded_for_n_requests(
     assert fake.used == 1
 
 
-def test_a_storm_can_last_a_simulated_period() -> None:
-    ticker = Ticker()
-    fake = make_fake(FakeConfig(seed=1, time_scale=10.0), monotonic=ticker)
-    fake.faults.start_storm(seconds=100)  # 100 simulated seconds: 10 real ones
-    with client_of(fake) as client:
-        ticker.now = 9.9
-        assert get(client, "videos", part="id", id="x").status_code == 403
-        ticker.now = 10.0
-        assert get(client, "videos", part="id", id="x").status_code == 200
-
-
-def test_random_storms_start_at_their_rate() -> None:
-    faults = FaultConfig(seed=4, storm=0.01, storm_requests=20)
-    fake = make_fake(FakeConfig(seed=1, faults=faults))
-    with client_of(fake) as client:
-        for _ in range(600):
-            get(client, "videos", part="id", id="x")
-    outcomes = fake.stats()["outcomes"]
-    assert 20 <= outcomes["quotaStorm"] <= 300
-    assert fake.used == outcomes["ok"]
-
-
-def outcome_sequence(fake: FakeYouTube, n: int = 300) -> list[str]:
-    sequence = []
-    with client_of(fake) as client:
-        for _ in range(n):
-            try:
-                sequence.append(str(get(client, "videos", part="id", id="x").status_code))
-            except httpx.RemoteProtocolError:
-                sequence.append("dropped")
-    return sequence
-
-
-def test_faults_are_reproducible_from_their_seed() -> None:
-    def config(seed: int) -> FakeConfig:
-        faults = FaultConfig(seed=seed, rate_limit=0.1, server_error=0.1, drop=0.1)
-        return FakeConfig(seed=1, faults=faults)
-
-    first = make_fake(config(9))
-    run = outcome_sequence(first)
-    assert outcome_sequence(make_fake(config(9))) == run
-    assert outcome_sequence(make_fake(config(10))) != run
-    first.reset()
-    assert outcome_sequence(first) == run
-    assert 15 <= run.count("dropped") <= 50 and {"200", "403", "dropped"} <= set(run)
-
-
-def test_latency_is_lognormal_with_the_configured_mean_scaled() -> None:
-    faults = Faults(FaultConfig(seed=2, latency=Latency(mean_s=5.0, sigma=0.5)), time_scale=100)
-    delays = [faults.decide().delay_s for _ in range(5_000)]
-    assert statistics.mean(delays) == pytest.approx(0.05, rel=0.05)  # 5 s simulated → 50 ms
-    assert min(delays) > 0 and statistics.median(delays) < statistics.mean(delays)
-
-
-def test_the_transport_waits_out_the_latency() -> None:
-    sleeps: list[float] = []
-    slow = make_fake(FakeConfig(seed=1, faults=FaultConfig(slow=1.0, slow_s=3.0)))
-    with httpx.Client(base_url="fake://youtube", transport=slow.transport(sleeps.append)) as c:
-        assert c.get("/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"}).is_success
-    assert sleeps == [3.0]
-
-
-def test_an_answer_slower_than_the_read_timeout_times_out_but_was_charged() -> None:
-    sleeps: list[float] = []
-    slow = make_fake(FakeConfig(seed=1, faults=FaultConfig(slow=1.0, slow_s=30.0)))
-    transport = slow.transport(sleeps.append)
-    with (
-        httpx.Client(base_url="fake://youtube", transport=transport, timeout=2.0) as c,
-        pytest.raises(httpx.ReadTimeout),
-    ):
-        c.get("/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"})
-    assert sleeps == [2.0] and slow.used == 1
-
-
-def test_fault_rates_are_probabilities() -> None:
-    with pytest.raises(ValueError, match="drop"):
-        FaultConfig(drop=1.5)
-    with pytest.raises(ValueError, match="requests or seconds"):
-        Faults(FaultConfig()).start_storm()
-
-
-# -- admin, transports, app ---------------------------------------------------------------------
+# -- admin and clock ----------------------------------------------------------------------------
 
 
 def test_admin_endpoints_are_free(client: httpx.Client, fake: FakeYouTube) -> None:
@@ -530,81 +290,6 @@ def test_admin_endpoints_are_free(client: httpx.Client, fake: FakeYouTube) -> No
     # This fake's clock was injected (frozen): only a SimClock can be advanced.
     assert client.post("/_fake/advance", params={"seconds": 1}).status_code == 400
     assert fake.used == 0
-
-
-def test_threads_share_one_transport_safely(fake: FakeYouTube) -> None:
-    barrier = threading.Barrier(8)
-    with client_of(fake) as client:
-
-        def burst(_: int) -> list[int]:
-            barrier.wait()
-            return [get(client, "videos", part="id", id="x").status_code for _ in range(50)]
-
-        with ThreadPoolExecutor(8) as pool:
-            statuses = [s for batch in pool.map(burst, range(8)) for s in batch]
-    assert statuses == [200] * 400 and fake.used == 400
-    assert fake.stats()["outcomes"] == {"ok": 400}
-
-
-def test_the_async_transport_answers_and_drops() -> None:
-    fake = make_fake(FakeConfig(seed=1, faults=FaultConfig(seed=1, drop=0.5)))
-
-    async def run() -> list[str]:
-        outcomes = []
-        transport = fake_async_transport(fake)
-        async with httpx.AsyncClient(base_url="fake://youtube", transport=transport) as client:
-            for _ in range(40):
-                try:
-                    response = await client.get(
-                        "/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"}
-                    )
-                    outcomes.append(str(response.status_code))
-                except httpx.RemoteProtocolError:
-                    outcomes.append("dropped")
-        return outcomes
-
-    outcomes = asyncio.run(run())
-    assert set(outcomes) == {"200", "dropped"}
-    assert fake.used == outcomes.count("200")
-
-
-def test_the_asgi_app_answers_and_drops_under_asgi_transport() -> None:
-    app = create_app(FakeConfig(seed=1, faults=FaultConfig(seed=3, drop=0.5)))
-
-    async def run() -> list[str]:
-        outcomes = []
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(base_url="http://fake", transport=transport) as client:
-            for _ in range(40):
-                try:
-                    response = await client.get(
-                        "/youtube/v3/videos", params={"key": "k", "part": "id", "id": "x"}
-                    )
-                    outcomes.append(str(response.status_code))
-                except DroppedConnection:
-                    outcomes.append("dropped")
-        return outcomes
-
-    outcomes = asyncio.run(run())
-    assert set(outcomes) == {"200", "dropped"}
-    assert app.fake.used == outcomes.count("200")
-
-
-def test_create_app_reads_its_options_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("YTSCALE_FAKE_ARGS", "--seed 7 --daily-quota 5 --rate-limit 0.25")
-    config = create_app().fake.config
-    assert (config.seed, config.daily_quota, config.faults.rate_limit) == (7, 5, 0.25)
-    assert config.faults.seed == 7
-
-
-def test_the_cli_explains_itself(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["--help"])
-    assert exit_.value.code == 0
-    help_text = capsys.readouterr().out
-    assert "127.0.0.1" in help_text and "--latency-mean" in help_text
 
 
 def test_the_simulated_clock_starts_where_configured() -> None:
