@@ -23,8 +23,9 @@ from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
 from reference import projects, sources, uploads
+from reference.clock import utc_now
 from reference.matching import Match, link_matches
-from reference.models import ContentSource, ImportRequest, utcnow
+from reference.models import ContentSource, ImportRequest
 from reference.projects import NewProject
 from reference.quota.costs import MAX_IDS_PER_CALL
 from reference.services import Services
@@ -496,5 +497,5 @@ def _end(
     session.execute(
         update(ImportRequest)
         .where(ImportRequest.id == request_id, ImportRequest.status == "pending")
-        .values(status=status, project_id=project_id, reason=reason, updated_at=utcnow())
+        .values(status=status, project_id=project_id, reason=reason, updated_at=utc_now())
     )

@@ -42,6 +42,8 @@ from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 from typing import Final
 
+from reference.clock import Clock
+
 #: The instant at which channel ``i`` has about its drawn number of videos; the default sim start.
 EPOCH: Final = datetime(2025, 1, 1, tzinfo=UTC)
 DEFAULT_CHANNELS: Final = 1_000_000
@@ -105,9 +107,6 @@ _NORMAL = NormalDist()
     _S_VIDEOS,
     _S_TAG,
 ) = range(9)
-
-#: Returns the current simulated instant (aware).
-Clock = Callable[[], datetime]
 
 
 class SimClock:

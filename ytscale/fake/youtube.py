@@ -75,8 +75,9 @@ from urllib.parse import parse_qsl
 import httpx
 from starlette.types import Receive, Scope, Send
 
+from reference.clock import Clock, utc_now
 from reference.quota.costs import DEFAULT_DAILY_QUOTA, MAX_IDS_PER_CALL, MAX_RESULTS_PER_PAGE, cost
-from reference.quota.days import Clock, QuotaDay, utc_now
+from reference.quota.days import QuotaDay
 from reference.settings import Settings
 from reference.youtube.atom import FEED_ENTRIES
 from reference.youtube.parse import format_duration, parse_datetime
