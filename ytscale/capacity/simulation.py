@@ -211,7 +211,7 @@ class _Simulation:
         self.cp_eta: list[float] = []
         self.cp_worker: list[int] = []
         self.cp_acked: list[bool] = []
-        self.units_table = [p.sync_strategy.units(0)]
+        self.units_table = [p.poll_cost.units(0)]
         self.last_done = [-p.target_cycle_s] * p.sources
         self.synced_once = bytearray(p.sources)
         self.synced_count = 0
@@ -298,7 +298,7 @@ class _Simulation:
     def _units(self, new: npt.NDArray[np.int64]) -> list[int]:
         table = self.units_table
         for k in range(len(table), int(new.max()) + 1):
-            table.append(self.p.sync_strategy.units(k))
+            table.append(self.p.poll_cost.units(k))
         return [table[k] for k in new.tolist()]
 
     def _new_copy(self, event: int, eta: float, worker: int) -> int:

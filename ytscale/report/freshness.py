@@ -41,7 +41,8 @@ from reference.api import create_app
 from reference.models import ContentSource, Project, User
 from reference.quota.days import QuotaDay
 from reference.services import Services
-from reference.settings import SYNC_STRATEGIES, Settings
+from reference.settings import Settings
+from reference.strategies import SyncStrategy
 from reference.youtube.errors import YouTubeError
 from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock
 from ytscale.fake.hub import DeferredCallbacks
@@ -68,7 +69,7 @@ class FreshnessConfig:
     push_loss: float = 0.02
     seed: int = 1
 
-    def daily_quota(self, strategy: str) -> int:
+    def daily_quota(self, strategy: SyncStrategy) -> int:
         """The run's budget: API polling gets its sources' share of the full budget.
 
         Its cost is linear in sources, so that share reproduces the quota pressure of 100K users
@@ -76,7 +77,7 @@ class FreshnessConfig:
         by population would starve feed polling and push as they never are at 100K, so they get
         the full budget and the run reports what they used of it.
         """
-        if strategy != "api_polling":
+        if strategy.flushes:
             return self.daily_quota_at_full
         return max(1, math.ceil(self.daily_quota_at_full * self.sources / FULL_POPULATION))
 
@@ -93,7 +94,7 @@ def measure(
     settings: Settings,
     config: FreshnessConfig = FreshnessConfig(),
     *,
-    strategies: tuple[str, ...] = SYNC_STRATEGIES,
+    strategies: tuple[SyncStrategy, ...] = tuple(SyncStrategy),
     progress: Callable[[str], None] | None = None,
 ) -> Json:
     """Run every strategy on the same population; the figures per strategy, and the setup."""
@@ -113,14 +114,14 @@ def measure(
     return {
         "config": asdict(config)
         | {"daily_quota": {name: config.daily_quota(name) for name in strategies}},
-        "intervals_s": {k: v.total_seconds() for k, v in pipeline.SYNC_INTERVALS.items()},
+        "intervals_s": {s.value: s.interval.total_seconds() for s in SyncStrategy},
         "strategies": results,
     }
 
 
 @contextmanager
 def _stack(
-    settings: Settings, config: FreshnessConfig, strategy: str, clock: SimClock
+    settings: Settings, config: FreshnessConfig, strategy: SyncStrategy, clock: SimClock
 ) -> Iterator[tuple[Services, FakeYouTube, TestClient]]:
     """A scratch database, a fake YouTube on the simulated clock, and the API for its hub."""
     later = DeferredCallbacks()
@@ -152,7 +153,9 @@ def _stack(
             services.close()
 
 
-def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: list[int]) -> Json:
+def _run(
+    settings: Settings, config: FreshnessConfig, strategy: SyncStrategy, channels: list[int]
+) -> Json:
     clock = SimClock(START, source=lambda: 0.0)  # still, but for the steps the run takes
     end = START + timedelta(days=config.days)
     step = timedelta(seconds=config.step_s)
@@ -164,7 +167,7 @@ def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: l
         counts = {"syncs": 0, "failed": 0}
         # Each step's work happens at its start, so the run never touches the quota day at end.
         while (now := clock()) < end:
-            if strategy == "push" and now >= next_renewal:
+            if strategy.subscribes and now >= next_renewal:
                 push.renew_subscriptions(services.sessions, services.hub, now=now)
                 next_renewal = now + timedelta(seconds=tasks.RENEW_EVERY_S)
             fake.hub.pump(now)
@@ -175,7 +178,7 @@ def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: l
                 horizon_s=config.step_s,
                 cap=10**6,
             )
-            if strategy != "api_polling":
+            if strategy.flushes:
                 pipeline.flush_uploads(services, now)
             with services.sessions() as session:
                 rows = session.execute(
@@ -198,9 +201,11 @@ def _sync(services: Services, source_id: int, now: datetime, counts: dict[str, i
         counts["failed"] += 1  # recorded on the source, retried after its backoff
 
 
-def _populate(services: Services, catalogue: Catalogue, channels: list[int], strategy: str) -> None:
+def _populate(
+    services: Services, catalogue: Catalogue, channels: list[int], strategy: SyncStrategy
+) -> None:
     """One user per channel, its source up to date at the start, due evenly over its interval."""
-    interval = pipeline.SYNC_INTERVALS[strategy].total_seconds()
+    interval = strategy.interval.total_seconds()
     n = len(channels)
     with services.sessions.begin() as session:
         session.add_all(User(id=u, name=f"user{u}", created_at=START) for u in range(1, n + 1))
