@@ -69,7 +69,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from urllib.parse import parse_qsl
 
 import httpx
@@ -80,6 +80,7 @@ from reference.quota.costs import DEFAULT_DAILY_QUOTA, MAX_IDS_PER_CALL, MAX_RES
 from reference.quota.days import QuotaDay
 from reference.settings import Settings
 from reference.youtube.atom import FEED_ENTRIES
+from reference.youtube.parse import JsonDict as Json
 from reference.youtube.parse import format_duration, parse_datetime
 from ytscale.fake.atom import render_feed
 from ytscale.fake.catalogue import (
@@ -164,7 +165,6 @@ _TEXT_TYPE: Final = "text/plain; charset=UTF-8"
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _PAGE_TOKEN = re.compile(r"PT:(0|[1-9][0-9]{0,7})")
 
-Json = dict[str, Any]
 Params = Sequence[tuple[str, str]]
 
 

@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -44,12 +43,12 @@ from reference.services import Services
 from reference.settings import Settings
 from reference.strategies import SyncStrategy
 from reference.youtube.errors import YouTubeError
+from reference.youtube.parse import JsonDict
 from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock
 from ytscale.fake.hub import DeferredCallbacks
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
 from ytscale.seed import create_schema
 
-Json = dict[str, Any]
 #: The population the quota budget is scaled from.
 FULL_POPULATION = 100_000
 #: Runs start at a Pacific-Time midnight, so whole simulated days are whole quota days.
@@ -96,12 +95,12 @@ def measure(
     *,
     strategies: tuple[SyncStrategy, ...] = tuple(SyncStrategy),
     progress: Callable[[str], None] | None = None,
-) -> Json:
+) -> JsonDict:
     """Run every strategy on the same population; the figures per strategy, and the setup."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     catalogue = Catalogue(seed=config.seed)
     channels = busy_channels(catalogue, config.sources, config.min_uploads_per_day)
-    results: Json = {}
+    results: JsonDict = {}
     for strategy in strategies:
         t0 = time.monotonic()
         results[strategy] = _run(settings, config, strategy, channels)
@@ -155,7 +154,7 @@ def _stack(
 
 def _run(
     settings: Settings, config: FreshnessConfig, strategy: SyncStrategy, channels: list[int]
-) -> Json:
+) -> JsonDict:
     clock = SimClock(START, source=lambda: 0.0)  # still, but for the steps the run takes
     end = START + timedelta(days=config.days)
     step = timedelta(seconds=config.step_s)
@@ -232,7 +231,7 @@ def _figures(
     fresh: dict[str, float],
     counts: dict[str, int],
     end: datetime,
-) -> Json:
+) -> JsonDict:
     catalogue = fake.catalogue
     uploaded = [
         catalogue.video(index, number)
@@ -263,7 +262,7 @@ def _figures(
     }
 
 
-def _summary(values: list[float]) -> Json:
+def _summary(values: list[float]) -> JsonDict:
     if not values:
         return {"n": 0, "mean": None, "p50": None, "p95": None, "max": None}
     ordered = sorted(values)
@@ -280,7 +279,7 @@ def _quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def model_comparison(result: Json, sizes: tuple[int, ...] = ()) -> Json:
+def model_comparison(result: JsonDict, sizes: tuple[int, ...] = ()) -> JsonDict:
     """The strategy model for this run's parameters (to hold the measurement to) and at 100K.
 
     The run's upload rate is its channels' measured one; at 100K the model keeps its stated
