@@ -156,11 +156,6 @@ class SimResult:
         """p50/p95/p99 of start − ETA."""
         return _percentiles(self.queue_delays)
 
-    @property
-    def sync_lag(self) -> dict[str, float]:
-        """p50/p95/p99 of first start − due."""
-        return _percentiles(self.sync_lags)
-
 
 def simulate(p: CapacityParams, windows: int | None = None, seed: int = 0) -> SimResult:
     """Run ``windows`` scheduler windows (default: one day) from a cold start, every source due.
