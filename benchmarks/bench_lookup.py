@@ -21,7 +21,8 @@ from sqlalchemy import Connection, DateTime, MetaData, bindparam, text
 from sqlalchemy.orm import Session
 
 from benchmarks.slow import VARIANTS, effective_variant
-from reference.models import NAMING, Base, utcnow
+from reference.clock import utc_now
+from reference.models import NAMING, Base
 from reference.projects import (
     ReportShape,
     find_existing,
@@ -67,7 +68,7 @@ def build(conn: Connection, n: int) -> None:
         if conn.dialect.name == "sqlite"
         else "WITH seq(i) AS (SELECT generate_series(0, :n - 1))"
     )
-    now = bindparam("now", utcnow(), type_=DateTime(timezone=True))
+    now = bindparam("now", utc_now(), type_=DateTime(timezone=True))
     video = "'v' || SUBSTR(CAST(10000000000 + i AS TEXT), 2)"
     users = f"INSERT INTO users (id, name, created_at) {series} SELECT i + 1, 'user', :now FROM seq"
     conn.execute(text(users).bindparams(now, n=-(-n // VIDEOS_PER_USER)))

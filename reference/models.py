@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from reference.clock import utc_now
+
 # Named constraints so migrations can refer to them on every backend.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -33,10 +35,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -71,7 +69,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class Project(Base):
@@ -89,8 +87,8 @@ class Project(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_s: Mapped[int | None] = mapped_column(Integer)
     view_count: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class ProjectQuarantine(Base):
@@ -108,7 +106,7 @@ class ProjectQuarantine(Base):
     external_url: Mapped[str] = mapped_column(String(2048))
     reason: Mapped[str] = mapped_column(Text)
     row: Mapped[dict[str, Any]] = mapped_column(JSON)
-    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class Tool(Base):
@@ -172,7 +170,7 @@ class ContentSource(Base):
     channel_id: Mapped[str] = mapped_column(String(24))
     uploads_playlist_id: Mapped[str | None] = mapped_column(String(34))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    next_sync_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_sync_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Newest video seen by the last sync; the next sync pages until it meets this id.
     last_video_id: Mapped[str | None] = mapped_column(String(11))
@@ -227,5 +225,5 @@ class ImportRequest(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str | None] = mapped_column(Text)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -23,11 +23,13 @@ from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
 from reference import projects, sources, uploads
+from reference.clock import utc_now
 from reference.matching import Match, link_matches
-from reference.models import ContentSource, ImportRequest, utcnow
+from reference.models import ContentSource, ImportRequest
 from reference.projects import NewProject
 from reference.quota.costs import MAX_IDS_PER_CALL
 from reference.services import Services
+from reference.strategies import SyncStrategy
 from reference.videos import InvalidChannelRef, InvalidVideoURL, canonical_video_id, channel_ref
 from reference.youtube.atom import FEED_ENTRIES
 from reference.youtube.errors import (
@@ -40,18 +42,8 @@ from reference.youtube.parse import Video
 
 #: The report's AI_ANALYSIS_BULK_THRESHOLD: imports of more videos than this skip tag matching.
 BULK_MATCH_THRESHOLD = 10
-#: How often a content source is synced. Daily: 100K sources then fall due ~1,042 per 15-minute
-#: window, inside the report's cap of 5,000 (its "30-minute cycle" is what ytscale.capacity
-#: shows no window cap, worker pool or quota can serve).
-SYNC_INTERVAL = timedelta(hours=24)
-#: The sync interval per strategy (``Settings.sync_strategy``). A feed read costs no quota, so
-#: feeds are read hourly; under ``push`` the feed read is only the fallback for lost notifications
-#: and lapsed leases, every 6 hours.
-SYNC_INTERVALS: dict[str, timedelta] = {
-    "api_polling": SYNC_INTERVAL,
-    "feed_polling": timedelta(hours=1),
-    "push": timedelta(hours=6),
-}
+#: The daily sync the report's window cap is sized for: api_polling's interval.
+SYNC_INTERVAL = SyncStrategy.API_POLLING.interval
 #: The report's sync window and its cap of sources per window.
 WINDOW_S = 900
 WINDOW_CAP = 5000
@@ -177,7 +169,7 @@ def import_channel(services: Services, request_id: int, now: datetime | None = N
             channel_id=channel.id,
             uploads_playlist_id=playlist,
             last_video_id=newest,
-            next_sync_at=(now or services.clock()) + _interval(services),
+            next_sync_at=(now or services.clock()) + services.settings.sync_strategy.interval,
         )
         _end(session, request_id, "imported", None)
     return Outcome(request_id, "imported", imported=imported)
@@ -200,10 +192,10 @@ def sync_source(services: Services, source_id: int, now: datetime | None = None)
     if not source.uploads_playlist_id:
         raise LookupError(f"content source {source_id} has no uploads playlist")
     try:
-        if services.settings.sync_strategy == "api_polling":
-            found, newest = _page_uploads(services, source)
-        else:
+        if services.settings.sync_strategy.flushes:
             found, newest = _read_feed(services, source, now)
+        else:
+            found, newest = _page_uploads(services, source)
     except YouTubeError as exc:
         with services.sessions.begin() as session:
             sources.mark_failed(session, source_id, reason=f"{exc.reason}: {exc}", now=now)
@@ -215,7 +207,7 @@ def sync_source(services: Services, source_id: int, now: datetime | None = None)
             session,
             source_id,
             newest_video_id=newest or source.last_video_id,
-            next_sync_at=now + _interval(services),
+            next_sync_at=now + services.settings.sync_strategy.interval,
             now=now,
         )
     return found
@@ -261,10 +253,6 @@ def _read_feed(services: Services, source: ContentSource, now: datetime) -> tupl
         new = [video_id for video_id in fresh if video_id not in have]
         uploads.record(session, source.channel_id, new, via="feed", now=now)
     return len(new), ids[0] if ids else None
-
-
-def _interval(services: Services) -> timedelta:
-    return SYNC_INTERVALS[services.settings.sync_strategy]
 
 
 @dataclass(frozen=True)
@@ -382,7 +370,7 @@ def schedule_due(
     horizon, so a scheduler that ticks again before the sync finishes does not enqueue it twice.
     """
     now = now or services.clock()
-    per_day = SYNC_INTERVAL / _interval(services)
+    per_day = SYNC_INTERVAL / services.settings.sync_strategy.interval
     cap = cap if cap is not None else math.ceil(WINDOW_CAP * horizon_s / WINDOW_S * per_day)
     with services.sessions.begin() as session:
         due = sources.claim_due(
@@ -496,5 +484,5 @@ def _end(
     session.execute(
         update(ImportRequest)
         .where(ImportRequest.id == request_id, ImportRequest.status == "pending")
-        .values(status=status, project_id=project_id, reason=reason, updated_at=utcnow())
+        .values(status=status, project_id=project_id, reason=reason, updated_at=utc_now())
     )

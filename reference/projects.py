@@ -25,7 +25,8 @@ from sqlalchemy import Column, Index, MetaData, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from reference.models import NAMING, Base, ProjectCategory, ProjectTool, utcnow
+from reference.clock import utc_now
+from reference.models import NAMING, Base, ProjectCategory, ProjectTool
 from reference.videos import canonical_video_id
 
 #: Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
@@ -92,7 +93,7 @@ def upsert_projects(
     """
     pending = {video.video_id: video for video in videos}
     results: dict[str, Upserted] = {}
-    now = utcnow()
+    now = utc_now()
     connection = session.connection()
     for _ in range(_ATTEMPTS):
         for batch in _chunks(list(pending.values()), BATCH):

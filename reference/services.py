@@ -8,9 +8,7 @@ YouTube or an HTTP host — so tests, the load-test stack and production build t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import httpx
 import redis
@@ -18,9 +16,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reference import kv
+from reference.clock import Clock, utc_now
 from reference.db import make_engine, session_factory
 from reference.matching import AliasIndexCache, CachedMatcher
-from reference.models import utcnow
 from reference.push import HubClient
 from reference.quota import AtomicLedger, QuotaLedger
 from reference.settings import Settings
@@ -43,7 +41,7 @@ class Services:
     feeds: FeedReader
     hub: HubClient
     #: What "now" is for the pipeline's schedules and leases (a simulated clock in the report).
-    clock: Callable[[], datetime] = field(default=utcnow)
+    clock: Clock = field(default=utc_now)
 
     @classmethod
     def from_settings(
@@ -51,7 +49,7 @@ class Services:
         settings: Settings,
         *,
         youtube_transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utc_now,
     ) -> Services:
         """Connect to every backend ``settings`` names; ``youtube_transport`` overrides the URL.
 

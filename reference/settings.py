@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from reference.strategies import SyncStrategy
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 
@@ -21,9 +23,6 @@ VAR_DIR = PROJECT_ROOT / "var"
 FAKE_YOUTUBE_URL = "fake://youtube"
 #: An in-process fakeredis server with Lua support.
 FAKE_REDIS_URL = "fakeredis://"
-#: How content sources learn of new uploads (issue 7): the Data API's uploads playlist (quota on
-#: every sync), the channel's public Atom feed (no quota), or WebSub push with the feed as fallback.
-SYNC_STRATEGIES = ("api_polling", "feed_polling", "push")
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,8 @@ class Settings:
     visibility_timeout_s: int | None = None
     #: Namespace of every key this deployment keeps in Redis, so deployments can share a server.
     key_prefix: str = "ytscale:"
-    #: One of :data:`SYNC_STRATEGIES`.
-    sync_strategy: str = "api_polling"
+    #: How sources learn of new uploads; a plain name is taken for the member it names.
+    sync_strategy: SyncStrategy = SyncStrategy.API_POLLING
     #: Host of the public channel feeds (``/feeds/videos.xml``); empty: ``youtube_url``, which is
     #: right for the fake. Real YouTube: ``https://www.youtube.com``.
     feed_url: str = ""
@@ -60,10 +59,9 @@ class Settings:
     callback_url: str = "http://127.0.0.1:8000"
 
     def __post_init__(self) -> None:
-        if self.sync_strategy not in SYNC_STRATEGIES:
-            raise ValueError(
-                f"unknown sync strategy {self.sync_strategy!r}: choose from {SYNC_STRATEGIES}"
-            )
+        # Frozen, so the name given (an environment variable, a test's string) is swapped for the
+        # member here, where an unknown one is also refused.
+        object.__setattr__(self, "sync_strategy", SyncStrategy.named(self.sync_strategy))
 
     @property
     def feed_base_url(self) -> str:
@@ -93,7 +91,7 @@ class Settings:
             key_prefix=env.get("YTSCALE_KEY_PREFIX", base.key_prefix),
             youtube_timeout_s=float(env.get("YOUTUBE_TIMEOUT_S", base.youtube_timeout_s)),
             visibility_timeout_s=int(visibility) if visibility else None,
-            sync_strategy=env.get("YTSCALE_SYNC_STRATEGY", base.sync_strategy),
+            sync_strategy=SyncStrategy.named(env.get("YTSCALE_SYNC_STRATEGY", base.sync_strategy)),
             feed_url=env.get("YOUTUBE_FEED_URL", base.feed_url),
             hub_url=env.get("WEBSUB_HUB_URL", base.hub_url),
             callback_url=env.get("YTSCALE_CALLBACK_URL", base.callback_url),
@@ -108,7 +106,7 @@ class Settings:
             "broker_url": _redact(self.broker_url),
             "daily_quota": str(self.daily_quota),
             "user_quota": str(self.user_quota),
-            "sync_strategy": self.sync_strategy,
+            "sync_strategy": self.sync_strategy.value,
             "feed_url": self.feed_base_url,
             "hub_url": self.hub_subscribe_url,
             "callback_url": self.callback_url,

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, case, func, select, true, update
 from sqlalchemy.orm import Session
 
-from reference.models import Base, ContentSource, utcnow
+from reference.clock import utc_now
+from reference.models import Base, ContentSource
 from reference.projects import dialect_insert
 
 #: Longest error text kept on a source: enough to diagnose, bounded whatever an API returns.
@@ -155,7 +156,7 @@ def mark_synced(
     Returns False if the source no longer exists.
     """
     values: dict[str, object] = {
-        "last_synced_at": now or utcnow(),
+        "last_synced_at": now or utc_now(),
         "next_sync_at": next_sync_at,
         "failure_count": 0,
         "last_error": None,
@@ -178,7 +179,7 @@ def mark_failed(
     The failure count and the delay it implies are updated in one statement, so two failures
     reported at once both count.
     """
-    now = now or utcnow()
+    now = now or utc_now()
     # SET expressions read the row as it was, so failure_count here is the count before this one.
     retry_at = case(
         {n: now + backoff.delay(n + 1) for n in range(backoff.steps)},

@@ -114,9 +114,9 @@ def create_app(
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """Periodic tasks: the sync tick always; the detail flush and lease renewal when quota-free."""
     schedule = {"schedule-due-sources": {"task": "ytscale.schedule_tick", "schedule": TICK_S}}
-    if settings.sync_strategy != "api_polling":
+    if settings.sync_strategy.flushes:
         schedule["flush-uploads"] = {"task": "ytscale.flush_uploads", "schedule": TICK_S}
-    if settings.sync_strategy == "push":
+    if settings.sync_strategy.subscribes:
         schedule["renew-subscriptions"] = {
             "task": "ytscale.renew_subscriptions",
             "schedule": RENEW_EVERY_S,

@@ -28,8 +28,9 @@ from reference.api.schemas import (
     SourcePage,
     VideoImport,
 )
+from reference.clock import utc_now
 from reference.models import ContentSource, ImportRequest
-from reference.quota.days import QuotaDay, utc_now
+from reference.quota.days import QuotaDay
 from reference.videos import InvalidChannelRef, InvalidVideoURL, canonical_video_id
 
 #: Most sources per page; a user rarely has more than a handful.

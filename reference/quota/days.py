@@ -12,7 +12,6 @@ next midnight PT, never "24 h after the first call".
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
@@ -24,13 +23,6 @@ PACIFIC: Final = ZoneInfo(RESET_TIMEZONE)
 #: How long a day's keys outlive it: long enough that a worker whose clock lags a little, or a
 #: refund just after midnight, still finds them; short enough that old days do not pile up.
 KEY_GRACE: Final = timedelta(hours=1)
-
-#: Returns "now" as an aware datetime; tests pass a fake one to stand at any midnight.
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ import redis
 from redis.commands.core import Script
 
 from reference import kv
+from reference.clock import Clock, utc_now
 from reference.quota.costs import DEFAULT_DAILY_QUOTA
-from reference.quota.days import Clock, QuotaDay, utc_now
+from reference.quota.days import QuotaDay
 from reference.settings import Settings
 
 #: Namespace of every key the ledger writes.

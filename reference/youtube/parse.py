@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+#: A JSON object as read: parsers and the client only look.
 Json = Mapping[str, Any]
+#: A JSON object being built: the fake's response bodies, the report's results.
+JsonDict = dict[str, Any]
 
 # Weeks through seconds; years and months have no fixed length and YouTube never sends them.
 # The lookaheads refuse "P", "PT" and "P1DT": at least one component, and one after any "T".

@@ -21,6 +21,7 @@ from reference.api import create_app
 from reference.models import ContentSource, PendingUpload, Project, PushSubscription, User
 from reference.services import Services
 from reference.settings import Settings
+from reference.strategies import SyncStrategy
 from reference.youtube.atom import FEED_ENTRIES, topic_url
 from ytscale.fake.atom import render_notification
 from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock
@@ -46,7 +47,7 @@ class Stack:
         while self.clock() < until:
             self.clock.advance(STEP)
             now = self.clock()
-            if renew and self.services.settings.sync_strategy == "push":
+            if renew and self.services.settings.sync_strategy.subscribes:
                 push.renew_subscriptions(self.services.sessions, self.services.hub, now=now)
             self.fake.hub.pump(now)
             pipeline.schedule_due(
@@ -106,7 +107,7 @@ def add_source(stack: Stack, user_id: int, channel: int, **changes: Any) -> int:
             "channel_id": catalogue.channel_id(channel),
             "uploads_playlist_id": catalogue.uploads_playlist_id(channel),
             "last_video_id": catalogue.video_id(channel, newest) if newest >= 0 else None,
-            "next_sync_at": stack.clock() + pipeline.SYNC_INTERVALS["push"],
+            "next_sync_at": stack.clock() + SyncStrategy.PUSH.interval,
             "is_active": True,
             "failure_count": 0,
         }

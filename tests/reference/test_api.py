@@ -25,8 +25,9 @@ from reference import push, sources, tasks
 from reference.api import MAX_BODY_BYTES, create_app
 from reference.api.schemas import MAX_CHECK_URLS
 from reference.auth import token_for
+from reference.clock import utc_now
 from reference.metrics import Metrics, metered
-from reference.models import ImportRequest, User, utcnow
+from reference.models import ImportRequest, User
 from reference.projects import NewProject, upsert_project
 from reference.services import Services
 from reference.settings import Settings
@@ -156,7 +157,7 @@ def test_users_see_only_their_own_imports_projects_and_sources(
     with services.sessions.begin() as session:
         sources.upsert_source(
             session, user_id=1, channel_id="UC" + "a" * 22, uploads_playlist_id=None,
-            last_video_id=None, next_sync_at=utcnow(),
+            last_video_id=None, next_sync_at=utc_now(),
         )  # fmt: skip
     checked = client.post(
         "/v1/videos/check", json={"urls": [f"https://youtu.be/{VIDEO}"]}, headers=auth(services, 2)
@@ -307,7 +308,7 @@ def test_sources_come_a_page_at_a_time(client: TestClient, services: Services) -
         ids = [
             sources.upsert_source(
                 session, user_id=1, channel_id=f"UC{n:022d}", uploads_playlist_id=None,
-                last_video_id=None, next_sync_at=utcnow(),
+                last_video_id=None, next_sync_at=utc_now(),
             )
             for n in range(3)
         ]  # fmt: skip
@@ -350,7 +351,7 @@ def test_backends_down_answer_503_naming_the_backend(tmp_path: Any) -> None:
         channel_id = spec.id
         body = render_notification(
             [(catalogue.video(spec, 0), spec)],
-            updated=utcnow(),
+            updated=utc_now(),
             hub="hub",
             topic=topic_url(spec.id),
         )

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reference import pipeline
+from reference.clock import utc_now
 from reference.models import ContentSource, ImportRequest, Project, ProjectTool
 from reference.quota import cost
 from reference.services import Services
@@ -131,7 +132,7 @@ def test_schedule_claims_each_due_source_once(services: Services, fake: FakeYouT
         import_channel(services, user, fake.catalogue.channel_id(user))
     enqueued: list[tuple[int, float]] = []
     horizon = 3600.0
-    far = pipeline.utcnow() + pipeline.SYNC_INTERVAL
+    far = utc_now() + pipeline.SYNC_INTERVAL
 
     def enqueue(source_id: int, countdown: float) -> None:
         enqueued.append((source_id, countdown))
@@ -145,7 +146,7 @@ def test_schedule_claims_each_due_source_once(services: Services, fake: FakeYouT
 def test_the_per_window_cap_is_kept_pro_rata(services: Services, fake: FakeYouTube) -> None:
     for user in (1, 2, 3):
         import_channel(services, user, fake.catalogue.channel_id(user))
-    far = pipeline.utcnow() + timedelta(days=1)
+    far = utc_now() + timedelta(days=1)
     got = pipeline.schedule_due(services, lambda *_: None, now=far, horizon_s=60, cap=2)
     assert len(got) == 2
 
@@ -160,7 +161,7 @@ def test_the_default_cap_scales_with_how_often_the_strategy_syncs(
     monkeypatch.setattr(pipeline, "WINDOW_CAP", 15)
     with services.sessions.begin() as session:
         session.add_all(
-            ContentSource(user_id=1, channel_id=f"UC{i:022d}", next_sync_at=pipeline.utcnow())
+            ContentSource(user_id=1, channel_id=f"UC{i:022d}", next_sync_at=utc_now())
             for i in range(30)
         )
     scoped = replace(services, settings=replace(services.settings, sync_strategy=strategy))

@@ -1,6 +1,9 @@
+from dataclasses import replace
+
 import pytest
 
 from reference.settings import FAKE_REDIS_URL, FAKE_YOUTUBE_URL, Settings
+from reference.strategies import SyncStrategy
 
 
 def test_defaults_need_no_server() -> None:
@@ -50,3 +53,11 @@ def test_the_sync_strategy_and_its_hosts_are_one_variable_away() -> None:
 def test_an_unknown_sync_strategy_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="carrier_pigeon.*api_polling"):
         Settings.from_env({"YTSCALE_SYNC_STRATEGY": "carrier_pigeon"})
+
+
+def test_a_strategy_given_by_name_is_held_as_the_member() -> None:
+    s = replace(Settings(), sync_strategy="feed_polling")
+    assert s.sync_strategy is SyncStrategy.FEED_POLLING
+    assert s.sync_strategy.interval == SyncStrategy.FEED_POLLING.interval
+    with pytest.raises(ValueError, match="unknown sync strategy 'carrier_pigeon'"):
+        Settings(sync_strategy="carrier_pigeon")  # type: ignore[arg-type]

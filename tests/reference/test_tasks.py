@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reference import pipeline
+from reference.clock import utc_now
 from reference.models import ContentSource, PendingUpload, Project
 from reference.settings import Settings
 from reference.tasks import YtscaleCelery, create_app
@@ -79,7 +80,7 @@ def test_imports_and_sync_through_a_worker(worker: YtscaleCelery, fake: FakeYouT
     fake.clock.advance(timedelta(days=60))
     grown = catalogue.video_count(channel)
     assert grown > videos
-    far = pipeline.utcnow() + pipeline.SYNC_INTERVAL
+    far = utc_now() + pipeline.SYNC_INTERVAL
     planned = pipeline.schedule_due(
         services,
         lambda sid, countdown: app.tasks["ytscale.sync_source"].apply_async(
@@ -133,7 +134,7 @@ def test_the_feed_sync_and_the_flush_run_through_a_worker(
                 channel_id=catalogue.channel_id(channel),
                 uploads_playlist_id=catalogue.uploads_playlist_id(channel),
                 last_video_id=catalogue.video_id(channel, total - 4),  # three behind
-                next_sync_at=pipeline.utcnow(),
+                next_sync_at=utc_now(),
             )
         )
         session.flush()

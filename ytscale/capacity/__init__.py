@@ -42,7 +42,7 @@ from ytscale.capacity.analytic import (
     throughput,
     utilisation,
 )
-from ytscale.capacity.params import STRATEGIES, CapacityParams, SyncStrategy
+from ytscale.capacity.params import POLL_COSTS, CapacityParams, PollCost
 from ytscale.capacity.strategies import (
     Deployment,
     StrategyFigures,
@@ -65,16 +65,16 @@ _LAZY = {
 }
 
 __all__ = [
-    "STRATEGIES",
+    "POLL_COSTS",
     "CapacityParams",
     "Comparison",
     "Constraint",
     "CyclePoint",
     "Deployment",
+    "PollCost",
     "SimResult",
     "SlotPlan",
     "StrategyFigures",
-    "SyncStrategy",
     "WindowStats",
     "binding_constraint",
     "compare",

@@ -12,10 +12,10 @@ per target cycle) is what each constraint is measured against to find the one th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from ytscale.capacity.params import DAY_S, STRATEGIES, CapacityParams, SyncStrategy
+from ytscale.capacity.params import DAY_S, POLL_COSTS, CapacityParams, PollCost
 
 # --- arrival and load ------------------------------------------------------------------------
 
@@ -139,21 +139,23 @@ def mean_in_system(p: CapacityParams) -> float:
 # --- quota -----------------------------------------------------------------------------------
 
 
-def expected_units(strategy: SyncStrategy, mean_new_videos: float) -> float:
+def poisson_mean(f: Callable[[int], float], mean: float) -> float:
+    """E[f(N)] for N ~ Poisson(``mean``), summed to 12 standard deviations past the mean."""
+    if mean <= 0:
+        return float(f(0))
+    top = int(mean + 12 * math.sqrt(mean) + 20)
+    log_mean = math.log(mean)
+    return sum(math.exp(n * log_mean - mean - math.lgamma(n + 1)) * f(n) for n in range(top))
+
+
+def expected_units(cost: PollCost, mean_new_videos: float) -> float:
     """E[units of one sync] when the new uploads it finds are Poisson(``mean_new_videos``)."""
-    if mean_new_videos <= 0:
-        return float(strategy.units(0))
-    top = int(mean_new_videos + 12 * math.sqrt(mean_new_videos) + 20)
-    log_mean = math.log(mean_new_videos)
-    return sum(
-        math.exp(n * log_mean - mean_new_videos - math.lgamma(n + 1)) * strategy.units(n)
-        for n in range(top)
-    )
+    return poisson_mean(cost.units, mean_new_videos)
 
 
 def units_per_sync(p: CapacityParams, cycle_s: float) -> float:
     """Mean units of one sync of a source synced every ``cycle_s``."""
-    return expected_units(p.sync_strategy, p.uploads_per_source_per_day * cycle_s / DAY_S)
+    return expected_units(p.poll_cost, p.uploads_per_source_per_day * cycle_s / DAY_S)
 
 
 def _units_per_day(p: CapacityParams, cycle_s: float) -> float:
@@ -170,9 +172,9 @@ def quota_units_per_day(p: CapacityParams) -> float:
 
 
 def quota_by_strategy(
-    p: CapacityParams, strategies: Iterable[str] = tuple(STRATEGIES)
+    p: CapacityParams, strategies: Iterable[str] = tuple(POLL_COSTS)
 ) -> dict[str, float]:
-    """``quota_units_per_day`` under each strategy, all else equal."""
+    """``quota_units_per_day`` under each of :data:`POLL_COSTS`, all else equal."""
     return {name: quota_units_per_day(replace(p, strategy=name)) for name in strategies}
 
 

@@ -1,4 +1,4 @@
-"""The inputs of the capacity model: one frozen parameter set and the sync strategies' quota costs.
+"""The inputs of the capacity model: one frozen parameter set and what one api_polling sync costs.
 
 Defaults are the P0 report's scenario: 5,000 sources dispatched per 15-minute window, each with a
 countdown drawn uniformly from 0–900 s, 10 single-slot Celery workers, 5 s mean task time, a rate
@@ -32,12 +32,13 @@ def video_batches(new_videos: int) -> int:
 
 
 @dataclass(frozen=True)
-class SyncStrategy:
-    """How one source's sync learns about new uploads, and what that costs in quota units.
+class PollCost:
+    """What one source's api_polling sync costs in quota units: the report's version, or ours.
 
     ``detect(n)`` is the cost of finding ``n`` new videos, ``fetch(n)`` of reading their metadata.
-    Every source is synced every cycle. The quota-free strategies (feed, push), whose detail
-    fetch is batched across sources, are modelled in :mod:`ytscale.capacity.strategies`.
+    Every source is synced every cycle. The sync strategies that need no quota to detect
+    (:class:`reference.strategies.SyncStrategy`: feed, push), whose detail fetch is batched
+    across sources, are modelled in :mod:`ytscale.capacity.strategies`.
     """
 
     name: str
@@ -53,17 +54,17 @@ def _fetch(n: int) -> int:
     return video_batches(n) * cost("videos.list")
 
 
-STRATEGIES: Final[Mapping[str, SyncStrategy]] = {
+POLL_COSTS: Final[Mapping[str, PollCost]] = {
     s.name: s
     for s in (
         # The report's sync: channels.list for the uploads playlist on every run, then its pages.
-        SyncStrategy(
+        PollCost(
             "api_polling_report",
             detect=lambda n: cost("channels.list") + playlist_pages(n) * cost("playlistItems.list"),
             fetch=_fetch,
         ),
         # Ours: the uploads playlist id is stored once, so only its pages are read.
-        SyncStrategy(
+        PollCost(
             "api_polling",
             detect=lambda n: playlist_pages(n) * cost("playlistItems.list"),
             fetch=_fetch,
@@ -100,13 +101,14 @@ class CapacityParams:
     #: Ack after the task ran (``acks_late``) rather than when it starts.
     acks_late: bool = True
     daily_quota: int = DEFAULT_DAILY_QUOTA
+    #: Whose api_polling sync is costed: a key of :data:`POLL_COSTS`.
     strategy: str = "api_polling_report"
     #: Mean uploads per channel per day (an assumption: one a week).
     uploads_per_source_per_day: float = 1 / 7
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; known: {sorted(STRATEGIES)}")
+        if self.strategy not in POLL_COSTS:
+            raise ValueError(f"unknown strategy {self.strategy!r}; known: {sorted(POLL_COSTS)}")
         if min(self.window_s, self.service_mean_s, self.visibility_timeout_s) <= 0:
             raise ValueError("window, service time and visibility timeout must be positive")
         if min(self.workers, self.concurrency, self.cap_per_window) < 1 or self.sources < 0:
@@ -129,5 +131,5 @@ class CapacityParams:
         return DAY_S / self.window_s
 
     @property
-    def sync_strategy(self) -> SyncStrategy:
-        return STRATEGIES[self.strategy]
+    def poll_cost(self) -> PollCost:
+        return POLL_COSTS[self.strategy]

@@ -156,11 +156,6 @@ class SimResult:
         """p50/p95/p99 of start − ETA."""
         return _percentiles(self.queue_delays)
 
-    @property
-    def sync_lag(self) -> dict[str, float]:
-        """p50/p95/p99 of first start − due."""
-        return _percentiles(self.sync_lags)
-
 
 def simulate(p: CapacityParams, windows: int | None = None, seed: int = 0) -> SimResult:
     """Run ``windows`` scheduler windows (default: one day) from a cold start, every source due.
@@ -211,7 +206,7 @@ class _Simulation:
         self.cp_eta: list[float] = []
         self.cp_worker: list[int] = []
         self.cp_acked: list[bool] = []
-        self.units_table = [p.sync_strategy.units(0)]
+        self.units_table = [p.poll_cost.units(0)]
         self.last_done = [-p.target_cycle_s] * p.sources
         self.synced_once = bytearray(p.sources)
         self.synced_count = 0
@@ -298,7 +293,7 @@ class _Simulation:
     def _units(self, new: npt.NDArray[np.int64]) -> list[int]:
         table = self.units_table
         for k in range(len(table), int(new.max()) + 1):
-            table.append(self.p.sync_strategy.units(k))
+            table.append(self.p.poll_cost.units(k))
         return [table[k] for k in new.tolist()]
 
     def _new_copy(self, event: int, eta: float, worker: int) -> int:

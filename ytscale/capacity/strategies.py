@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Final
 
 from reference.quota.costs import DEFAULT_DAILY_QUOTA, cost
-from ytscale.capacity.analytic import expected_units
-from ytscale.capacity.params import DAY_S, SyncStrategy, playlist_pages, video_batches
-
-NAMES: Final = ("api_polling", "feed_polling", "push")
+from reference.strategies import SyncStrategy
+from ytscale.capacity.analytic import poisson_mean
+from ytscale.capacity.params import DAY_S, playlist_pages, video_batches
 
 #: Population above which ``max_sources_in_budget`` stops looking and reports inf.
 SOURCE_CAP: Final = 10**9
@@ -66,16 +65,17 @@ _NON_NEGATIVE: Final = (
 class Deployment:
     """One deployment: its population, the three strategies' intervals and the work they cost.
 
-    The service times (seconds one worker slot is busy per request or notification) are
-    assumptions, not measurements: a 200 ms round trip to YouTube, 10 ms to accept a notification.
+    The intervals default to the pipeline's (:attr:`SyncStrategy.interval`). The service times
+    (seconds one worker slot is busy per request or notification) are assumptions, not
+    measurements: a 200 ms round trip to YouTube, 10 ms to accept a notification.
     """
 
     sources: int = 100_000
     uploads_per_source_per_day: float = 1 / 7
     daily_quota: int = DEFAULT_DAILY_QUOTA
-    api_poll_interval_s: float = DAY_S
-    feed_poll_interval_s: float = 3_600.0
-    fallback_interval_s: float = 21_600.0
+    api_poll_interval_s: float = SyncStrategy.API_POLLING.interval.total_seconds()
+    feed_poll_interval_s: float = SyncStrategy.FEED_POLLING.interval.total_seconds()
+    fallback_interval_s: float = SyncStrategy.PUSH.interval.total_seconds()
     #: How long after an upload the feed lists it.
     feed_delay_s: float = 300.0
     feed_entries: int = 15
@@ -128,7 +128,7 @@ DEFAULT: Final = Deployment()
 class StrategyFigures:
     """One strategy's figures at one deployment."""
 
-    strategy: str
+    strategy: SyncStrategy
     #: Quota units/day spent at the configured intervals, as if the budget were unlimited.
     units_per_day: float
     #: Of which finding new videos: playlist pages, including a feed's overflow paging.
@@ -157,11 +157,6 @@ class StrategyFigures:
 # --- quota -----------------------------------------------------------------------------------
 
 
-def _poisson_mean(f: Callable[[int], int], mean: float) -> float:
-    """E[f(N)] for N ~ Poisson(``mean``), by the same truncated sum as the sync model's."""
-    return expected_units(SyncStrategy("poisson_mean", detect=f, fetch=lambda n: 0), mean)
-
-
 @dataclass(frozen=True)
 class _Calls:
     """API calls/day of one strategy: playlist pages and ``videos.list`` batches."""
@@ -185,26 +180,24 @@ class _Calls:
 def _overflow_pages(d: Deployment, read_interval_s: float) -> float:
     """Mean playlist pages one feed read costs: paging only when all its entries are new."""
     mean = d.uploads_per_source_per_day * read_interval_s / DAY_S
-    return _poisson_mean(lambda n: playlist_pages(n) if n >= d.feed_entries else 0, mean)
+    return poisson_mean(lambda n: playlist_pages(n) if n >= d.feed_entries else 0, mean)
 
 
 def _flush_batches(d: Deployment) -> float:
     """``videos.list`` calls/day of the batcher: ticks/day × E[ceil(K/50)], K ids per tick."""
     return (
-        DAY_S
-        / d.flush_interval_s
-        * _poisson_mean(video_batches, d.upload_rate * d.flush_interval_s)
+        DAY_S / d.flush_interval_s * poisson_mean(video_batches, d.upload_rate * d.flush_interval_s)
     )
 
 
-def _calls(d: Deployment, strategy: str, api_interval_s: float) -> _Calls:
-    if strategy == "api_polling":
+def _calls(d: Deployment, strategy: SyncStrategy, api_interval_s: float) -> _Calls:
+    if strategy is SyncStrategy.API_POLLING:
         syncs = d.sources * DAY_S / api_interval_s
         mean = d.uploads_per_source_per_day * api_interval_s / DAY_S
         return _Calls(
-            syncs * _poisson_mean(playlist_pages, mean), syncs * _poisson_mean(video_batches, mean)
+            syncs * poisson_mean(playlist_pages, mean), syncs * poisson_mean(video_batches, mean)
         )
-    if strategy == "feed_polling":
+    if strategy is SyncStrategy.FEED_POLLING:
         reads = d.sources * DAY_S / d.feed_poll_interval_s
         return _Calls(reads * _overflow_pages(d, d.feed_poll_interval_s), _flush_batches(d))
     reads = d.sources * DAY_S / d.fallback_interval_s
@@ -222,7 +215,7 @@ def _api_interval(d: Deployment) -> float:
     that alone overruns the budget, no interval fits.
     """
     cycle = d.api_poll_interval_s
-    units = _calls(d, "api_polling", cycle).units
+    units = _calls(d, SyncStrategy.API_POLLING, cycle).units
     if units <= d.daily_quota:
         return cycle
     per_upload = (cost("playlistItems.list") + cost("videos.list")) / 50
@@ -232,11 +225,11 @@ def _api_interval(d: Deployment) -> float:
         needed = cycle * units / d.daily_quota
         if needed <= cycle * (1 + 1e-12):
             return needed
-        cycle, units = needed, _calls(d, "api_polling", needed).units
+        cycle, units = needed, _calls(d, SyncStrategy.API_POLLING, needed).units
     return math.inf
 
 
-def _max_sources(d: Deployment, strategy: str) -> float:
+def _max_sources(d: Deployment, strategy: SyncStrategy) -> float:
     """Largest population whose units/day fit the budget: doubling, then bisection on sources.
 
     Every strategy's units/day rise with the population, so the first misfit bounds the search.
@@ -290,21 +283,16 @@ class _Delay:
         return min(1.0, max(0.0, total / (math.factorial(n) * math.prod(self.widths))))
 
 
-def _delays(d: Deployment, strategy: str) -> tuple[_Delay, ...]:
+def _delays(d: Deployment, strategy: SyncStrategy) -> tuple[_Delay, ...]:
     tick = d.flush_interval_s
-    if strategy == "api_polling":
+    if strategy is SyncStrategy.API_POLLING:
         # The sync fetches details itself, so the next sync is the whole wait.
         return (_Delay(1.0, 0.0, (_api_interval(d),)),)
-    if strategy == "feed_polling":
+    if strategy is SyncStrategy.FEED_POLLING:
         return (_Delay(1.0, d.feed_delay_s, (d.feed_poll_interval_s, tick)),)
     pushed = _Delay(1 - d.push_loss, d.push_delay_s, (tick,))
     lost = _Delay(d.push_loss, d.feed_delay_s, (d.fallback_interval_s, tick))
     return tuple(part for part in (pushed, lost) if part.weight > 0)
-
-
-def _check(strategy: str) -> None:
-    if strategy not in NAMES:
-        raise ValueError(f"unknown strategy {strategy!r}; known: {NAMES}")
 
 
 def freshness_quantile(d: Deployment, strategy: str, q: float) -> float:
@@ -313,10 +301,9 @@ def freshness_quantile(d: Deployment, strategy: str, q: float) -> float:
     Found by bisection on the mixture's exact CDF, so it is deterministic; inf when api_polling
     finds no interval the budget pays for.
     """
-    _check(strategy)
     if not 0 <= q <= 1:
         raise ValueError(f"q must be in [0, 1], got {q!r}")
-    parts = _delays(d, strategy)
+    parts = _delays(d, SyncStrategy.named(strategy))
     if not all(math.isfinite(part.top) for part in parts):
         return math.inf
 
@@ -337,15 +324,15 @@ def freshness_quantile(d: Deployment, strategy: str, q: float) -> float:
 
 def figures(d: Deployment, strategy: str) -> StrategyFigures:
     """Quota, freshness and load of ``strategy`` at deployment ``d``."""
-    _check(strategy)
+    strategy = SyncStrategy.named(strategy)
     planned = _calls(d, strategy, d.api_poll_interval_s)
     interval = {
-        "api_polling": _api_interval(d),
-        "feed_polling": d.feed_poll_interval_s,
-        "push": d.fallback_interval_s,
+        SyncStrategy.API_POLLING: _api_interval(d),
+        SyncStrategy.FEED_POLLING: d.feed_poll_interval_s,
+        SyncStrategy.PUSH: d.fallback_interval_s,
     }[strategy]
-    feed_per_s = 0.0 if strategy == "api_polling" else d.sources / interval
-    if strategy != "api_polling":
+    feed_per_s = d.sources / interval if strategy.flushes else 0.0
+    if strategy.flushes:
         api_per_s = (planned.pages + planned.batches) / DAY_S
     elif math.isfinite(interval):
         # Load is what actually runs: syncs at the stretched interval.
@@ -354,8 +341,8 @@ def figures(d: Deployment, strategy: str) -> StrategyFigures:
     else:
         # Falling behind for good, it spends the whole budget at a unit a call.
         api_per_s = d.daily_quota / DAY_S
-    hub_per_s = d.sources / (d.lease_s - d.renew_margin_s) if strategy == "push" else 0.0
-    notified_per_s = d.upload_rate * (1 - d.push_loss) if strategy == "push" else 0.0
+    hub_per_s = d.sources / (d.lease_s - d.renew_margin_s) if strategy.subscribes else 0.0
+    notified_per_s = d.upload_rate * (1 - d.push_loss) if strategy.subscribes else 0.0
     busy = (
         api_per_s * d.api_request_s
         + feed_per_s * d.feed_request_s
@@ -382,14 +369,16 @@ def figures(d: Deployment, strategy: str) -> StrategyFigures:
 
 
 def compare_strategies(d: Deployment = DEFAULT) -> list[StrategyFigures]:
-    """``figures`` for every strategy in ``NAMES`` order, all else equal."""
-    return [figures(d, name) for name in NAMES]
+    """``figures`` for every strategy, in :class:`SyncStrategy` order, all else equal."""
+    return [figures(d, strategy) for strategy in SyncStrategy]
 
 
 def units_series(d: Deployment, sources: Iterable[int]) -> dict[str, list[float]]:
     """Units/day of each strategy at each population size, to plot against the budget."""
     sizes = list(sources)
     return {
-        name: [_calls(replace(d, sources=n), name, d.api_poll_interval_s).units for n in sizes]
-        for name in NAMES
+        strategy: [
+            _calls(replace(d, sources=n), strategy, d.api_poll_interval_s).units for n in sizes
+        ]
+        for strategy in SyncStrategy
     }

@@ -45,6 +45,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from reference.clock import Clock
+
 #: The instant at which channel ``i`` has about its drawn number of videos; the default sim start.
 EPOCH: Final = datetime(2025, 1, 1, tzinfo=UTC)
 DEFAULT_CHANNELS: Final = 1_000_000
@@ -108,9 +110,6 @@ _NORMAL = NormalDist()
     _S_VIDEOS,
     _S_TAG,
 ) = range(9)
-
-#: Returns the current simulated instant (aware).
-Clock = Callable[[], datetime]
 
 
 class SimClock:

@@ -46,9 +46,10 @@ from typing import Any, Final
 
 import httpx
 
+from reference.clock import Clock
 from reference.youtube.atom import channel_id_of_topic
 from ytscale.fake.atom import render_deleted, render_notification
-from ytscale.fake.catalogue import Catalogue, ChannelSpec, Clock, VideoSpec
+from ytscale.fake.catalogue import Catalogue, ChannelSpec, VideoSpec
 from ytscale.net import is_loopback
 
 __all__ = ["HUB_URL", "MAX_ATTEMPTS", "DeferredCallbacks", "Hub", "PumpReport", "SubscribeError"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+from reference.clock import Clock, utc_now
 from reference.quota.costs import DEFAULT_DAILY_QUOTA
-from reference.quota.days import Clock, QuotaDay, utc_now
+from reference.quota.days import QuotaDay
 
 
 class QuotaMeter:

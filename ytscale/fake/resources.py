@@ -6,25 +6,22 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
-from typing import Any
 
-from reference.youtube.parse import format_duration
+from reference.youtube.parse import JsonDict, format_duration
 from ytscale.fake.catalogue import Catalogue, ChannelSpec, VideoSpec
-
-Json = dict[str, Any]
 
 
 def video_resource(
     video: VideoSpec, channel: ChannelSpec, parts: frozenset[str], now: datetime
-) -> Json:
+) -> JsonDict:
     live = video.is_live(now)
-    item: Json = {
+    item: JsonDict = {
         "kind": "youtube#video",
         "etag": _etag("video", video.id, str(live)),
         "id": video.id,
     }
     if "snippet" in parts:
-        snippet: Json = {
+        snippet: JsonDict = {
             "publishedAt": rfc3339(video.published_at),
             "channelId": channel.id,
             "title": video.title,
@@ -71,10 +68,10 @@ def video_resource(
 
 def channel_resource(
     catalogue: Catalogue, index: int, parts: frozenset[str], now: datetime
-) -> Json:
+) -> JsonDict:
     channel = catalogue.channel(index)
     videos = catalogue.video_count(index, now)
-    item: Json = {
+    item: JsonDict = {
         "kind": "youtube#channel",
         "etag": _etag("channel", channel.id, str(videos)),
         "id": channel.id,
@@ -112,10 +109,10 @@ def channel_resource(
 
 def playlist_item_resource(
     video: VideoSpec, channel: ChannelSpec, position: int, parts: frozenset[str]
-) -> Json:
+) -> JsonDict:
     playlist_id = channel.uploads_playlist_id
     item_id = base64.b64encode(f"{playlist_id}.{video.id}".encode()).decode()
-    item: Json = {
+    item: JsonDict = {
         "kind": "youtube#playlistItem",
         "etag": _etag("playlistItem", item_id, str(position)),
         "id": item_id,
@@ -144,14 +141,14 @@ def playlist_item_resource(
 
 def list_response(
     kind: str,
-    items: list[Json],
+    items: list[JsonDict],
     total: int,
     per_page: int,
     *,
-    extra: Json | None = None,
+    extra: JsonDict | None = None,
     omit_empty: bool = False,
-) -> Json:
-    body: Json = {"kind": kind, "etag": _etag(kind, *(i["etag"] for i in items), str(total))}
+) -> JsonDict:
+    body: JsonDict = {"kind": kind, "etag": _etag(kind, *(i["etag"] for i in items), str(total))}
     body |= extra or {}
     if items or not omit_empty:
         body["items"] = items
@@ -168,7 +165,7 @@ _VIDEO_THUMBNAILS = (
 )
 
 
-def _video_thumbnails(video: VideoSpec) -> Json:
+def _video_thumbnails(video: VideoSpec) -> JsonDict:
     sizes = _VIDEO_THUMBNAILS if video.hd else _VIDEO_THUMBNAILS[:4]
     return {
         name: {"url": f"https://i.ytimg.com/vi/{video.id}/{file}.jpg", "width": w, "height": h}
@@ -176,7 +173,7 @@ def _video_thumbnails(video: VideoSpec) -> Json:
     }
 
 
-def _channel_thumbnails(channel: ChannelSpec) -> Json:
+def _channel_thumbnails(channel: ChannelSpec) -> JsonDict:
     token = channel.id[2:]
     return {
         name: {

@@ -68,17 +68,17 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from reference.clock import Clock, utc_now
 from reference.quota.costs import DEFAULT_DAILY_QUOTA, MAX_IDS_PER_CALL, MAX_RESULTS_PER_PAGE, cost
-from reference.quota.days import Clock, utc_now
 from reference.settings import Settings
 from reference.youtube.atom import FEED_ENTRIES
+from reference.youtube.parse import JsonDict
 from ytscale.fake.atom import render_feed
 from ytscale.fake.catalogue import DEFAULT_CHANNELS, EPOCH, Catalogue, ChannelSpec, SimClock
 from ytscale.fake.faults import Fault, FaultConfig, Faults
 from ytscale.fake.hub import DEFAULT_MAX_LEASE_S, Hub, SubscribeError
 from ytscale.fake.meter import QuotaMeter
 from ytscale.fake.resources import (
-    Json,
     channel_resource,
     list_response,
     playlist_item_resource,
@@ -165,10 +165,10 @@ class Rejected(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        error: Json = {"message": message, "domain": domain, "reason": reason}
+        error: JsonDict = {"message": message, "domain": domain, "reason": reason}
         if location:
             error |= {"location": location, "locationType": "parameter"}
-        self.body: Json = {
+        self.body: JsonDict = {
             "error": {
                 "code": status,
                 "message": message,
@@ -273,7 +273,7 @@ class FakeYouTube:
         """An in-process transport onto this fake, for ``httpx.Client`` and ``AsyncClient``."""
         return FakeTransport(self, sleep)
 
-    def stats(self) -> Json:
+    def stats(self) -> JsonDict:
         with self._lock:
             outcomes, charged = dict(self._outcomes), dict(self._charged)
             feed = dict(self._feed_outcomes)
@@ -416,7 +416,7 @@ class FakeYouTube:
 
     # -- list methods --------------------------------------------------------------------------
 
-    def _list(self, method: str, query: Mapping[str, str]) -> Json:
+    def _list(self, method: str, query: Mapping[str, str]) -> JsonDict:
         parts = _parts(method, query)
         filters, served = _FILTERS[method]
         given = [name for name in filters if name in query]
@@ -450,7 +450,7 @@ class FakeYouTube:
             return self._channels(query, parts, max_results, now)
         return self._playlist_items(query, parts, max_results, now)
 
-    def _videos(self, ids: list[str], parts: frozenset[str], now: datetime) -> Json:
+    def _videos(self, ids: list[str], parts: frozenset[str], now: datetime) -> JsonDict:
         channels: dict[int, ChannelSpec] = {}
         items = []
         for video_id in ids:
@@ -466,7 +466,7 @@ class FakeYouTube:
 
     def _channels(
         self, query: Mapping[str, str], parts: frozenset[str], max_results: int, now: datetime
-    ) -> Json:
+    ) -> JsonDict:
         if "forHandle" in query:
             found = self.catalogue.locate_handle(query["forHandle"])
             indices = [] if found is None else [found]
@@ -486,7 +486,7 @@ class FakeYouTube:
 
     def _playlist_items(
         self, query: Mapping[str, str], parts: frozenset[str], max_results: int, now: datetime
-    ) -> Json:
+    ) -> JsonDict:
         playlist_id = query["playlistId"]
         index = self.catalogue.locate_channel(playlist_id)
         if index is None or not playlist_id.startswith("UU"):
@@ -505,7 +505,7 @@ class FakeYouTube:
             playlist_item_resource(video, channel, offset + i, parts)
             for i, video in enumerate(videos)
         ]
-        extra: Json = {}
+        extra: JsonDict = {}
         # Offsets, as YouTube's own tokens are: uploads arriving mid-walk shift the pages.
         if max_results and offset + max_results < total:
             extra["nextPageToken"] = _page_token(offset + max_results)
@@ -623,7 +623,7 @@ def _admin_number(query: Mapping[str, str], name: str) -> float | None:
     return None if raw is None else float(raw)
 
 
-def _json(status: int, body: Json, delay_s: float = 0.0) -> Answer:
+def _json(status: int, body: JsonDict, delay_s: float = 0.0) -> Answer:
     return Answer(status, json.dumps(body, separators=(",", ":")).encode(), delay_s)
 
 

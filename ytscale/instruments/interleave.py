@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 
-from reference.quota.days import utc_now
+from reference.clock import utc_now
 from reference.quota.ledger import KeyValueLedger, QuotaExhausted
 from reference.settings import Settings
 from ytscale.instruments.contention import ContentionResult, start_burst, try_reserve

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from sqlalchemy import Engine, MetaData, Table, event, func, insert, select
 from sqlalchemy.engine import make_url
@@ -42,8 +42,8 @@ from reference.db import make_engine
 from reference.migrate import upgrade
 from reference.models import Project, User
 from reference.projects import NewProject, upsert_project
+from reference.youtube.parse import JsonDict
 
-Json = dict[str, Any]
 Pattern = Literal["report", "ours"]
 #: What one racing worker ended with: it inserted, it found a row, or the error it met.
 Outcome = Literal["created", "found", "integrity", "locked"]
@@ -232,7 +232,7 @@ def _projects(engine: Engine, pattern: Pattern, user_id: int) -> int:
         return conn.scalar(select(func.count()).where(table.c.user_id == user_id)) or 0
 
 
-def _tally(outcomes: list[Outcome], projects: int) -> Json:
+def _tally(outcomes: list[Outcome], projects: int) -> JsonDict:
     n = Counter(outcomes)
     return {
         "created": n["created"],
@@ -267,10 +267,10 @@ def _database(database_url: str, pattern: Pattern) -> Iterator[tuple[str, Engine
             engine.dispose()
 
 
-def concurrent(database_url: str, workers: int) -> Json:
+def concurrent(database_url: str, workers: int) -> JsonDict:
     """``workers`` racing imports of one URL per schedule, through the report's path and ours."""
     sqlite = make_url(database_url).get_backend_name() == "sqlite"
-    found: Json = {
+    found: JsonDict = {
         "url": URL_FORMS[0],
         "runner": "threads" if sqlite else "processes (spawn)",
         "workers": workers,
@@ -300,9 +300,9 @@ def concurrent(database_url: str, workers: int) -> Json:
     return found
 
 
-def url_forms(database_url: str) -> Json:
+def url_forms(database_url: str) -> JsonDict:
     """Each of :data:`URL_FORMS` imported once, one after another, through each path."""
-    found: Json = {"forms": list(URL_FORMS)}
+    found: JsonDict = {"forms": list(URL_FORMS)}
     user_id = USERS["free"]
     for pattern in PATTERNS:
         with _database(database_url, pattern) as (_, engine):
@@ -312,7 +312,7 @@ def url_forms(database_url: str) -> Json:
     return found
 
 
-def measure(database_url: str, *, threads: int = 8, processes: int = 4) -> Json:
+def measure(database_url: str, *, threads: int = 8, processes: int = 4) -> JsonDict:
     """The duplicate projects the report's schema and ours make, on ``database_url``'s engine.
 
     Scratch databases are made beside it (a temporary SQLite file, or a PostgreSQL schema of

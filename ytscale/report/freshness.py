@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -41,14 +40,15 @@ from reference.api import create_app
 from reference.models import ContentSource, Project, User
 from reference.quota.days import QuotaDay
 from reference.services import Services
-from reference.settings import SYNC_STRATEGIES, Settings
+from reference.settings import Settings
+from reference.strategies import SyncStrategy
 from reference.youtube.errors import YouTubeError
+from reference.youtube.parse import JsonDict
 from ytscale.fake.catalogue import EPOCH, Catalogue, SimClock
 from ytscale.fake.hub import DeferredCallbacks
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
 from ytscale.seed import create_schema
 
-Json = dict[str, Any]
 #: The population the quota budget is scaled from.
 FULL_POPULATION = 100_000
 #: Runs start at a Pacific-Time midnight, so whole simulated days are whole quota days.
@@ -68,7 +68,7 @@ class FreshnessConfig:
     push_loss: float = 0.02
     seed: int = 1
 
-    def daily_quota(self, strategy: str) -> int:
+    def daily_quota(self, strategy: SyncStrategy) -> int:
         """The run's budget: API polling gets its sources' share of the full budget.
 
         Its cost is linear in sources, so that share reproduces the quota pressure of 100K users
@@ -76,7 +76,7 @@ class FreshnessConfig:
         by population would starve feed polling and push as they never are at 100K, so they get
         the full budget and the run reports what they used of it.
         """
-        if strategy != "api_polling":
+        if strategy.flushes:
             return self.daily_quota_at_full
         return max(1, math.ceil(self.daily_quota_at_full * self.sources / FULL_POPULATION))
 
@@ -93,14 +93,14 @@ def measure(
     settings: Settings,
     config: FreshnessConfig = FreshnessConfig(),
     *,
-    strategies: tuple[str, ...] = SYNC_STRATEGIES,
+    strategies: tuple[SyncStrategy, ...] = tuple(SyncStrategy),
     progress: Callable[[str], None] | None = None,
-) -> Json:
+) -> JsonDict:
     """Run every strategy on the same population; the figures per strategy, and the setup."""
     say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
     catalogue = Catalogue(seed=config.seed)
     channels = busy_channels(catalogue, config.sources, config.min_uploads_per_day)
-    results: Json = {}
+    results: JsonDict = {}
     for strategy in strategies:
         t0 = time.monotonic()
         results[strategy] = _run(settings, config, strategy, channels)
@@ -113,14 +113,14 @@ def measure(
     return {
         "config": asdict(config)
         | {"daily_quota": {name: config.daily_quota(name) for name in strategies}},
-        "intervals_s": {k: v.total_seconds() for k, v in pipeline.SYNC_INTERVALS.items()},
+        "intervals_s": {s.value: s.interval.total_seconds() for s in SyncStrategy},
         "strategies": results,
     }
 
 
 @contextmanager
 def _stack(
-    settings: Settings, config: FreshnessConfig, strategy: str, clock: SimClock
+    settings: Settings, config: FreshnessConfig, strategy: SyncStrategy, clock: SimClock
 ) -> Iterator[tuple[Services, FakeYouTube, TestClient]]:
     """A scratch database, a fake YouTube on the simulated clock, and the API for its hub."""
     later = DeferredCallbacks()
@@ -152,7 +152,9 @@ def _stack(
             services.close()
 
 
-def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: list[int]) -> Json:
+def _run(
+    settings: Settings, config: FreshnessConfig, strategy: SyncStrategy, channels: list[int]
+) -> JsonDict:
     clock = SimClock(START, source=lambda: 0.0)  # still, but for the steps the run takes
     end = START + timedelta(days=config.days)
     step = timedelta(seconds=config.step_s)
@@ -164,7 +166,7 @@ def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: l
         counts = {"syncs": 0, "failed": 0}
         # Each step's work happens at its start, so the run never touches the quota day at end.
         while (now := clock()) < end:
-            if strategy == "push" and now >= next_renewal:
+            if strategy.subscribes and now >= next_renewal:
                 push.renew_subscriptions(services.sessions, services.hub, now=now)
                 next_renewal = now + timedelta(seconds=tasks.RENEW_EVERY_S)
             fake.hub.pump(now)
@@ -175,7 +177,7 @@ def _run(settings: Settings, config: FreshnessConfig, strategy: str, channels: l
                 horizon_s=config.step_s,
                 cap=10**6,
             )
-            if strategy != "api_polling":
+            if strategy.flushes:
                 pipeline.flush_uploads(services, now)
             with services.sessions() as session:
                 rows = session.execute(
@@ -198,9 +200,11 @@ def _sync(services: Services, source_id: int, now: datetime, counts: dict[str, i
         counts["failed"] += 1  # recorded on the source, retried after its backoff
 
 
-def _populate(services: Services, catalogue: Catalogue, channels: list[int], strategy: str) -> None:
+def _populate(
+    services: Services, catalogue: Catalogue, channels: list[int], strategy: SyncStrategy
+) -> None:
     """One user per channel, its source up to date at the start, due evenly over its interval."""
-    interval = pipeline.SYNC_INTERVALS[strategy].total_seconds()
+    interval = strategy.interval.total_seconds()
     n = len(channels)
     with services.sessions.begin() as session:
         session.add_all(User(id=u, name=f"user{u}", created_at=START) for u in range(1, n + 1))
@@ -227,7 +231,7 @@ def _figures(
     fresh: dict[str, float],
     counts: dict[str, int],
     end: datetime,
-) -> Json:
+) -> JsonDict:
     catalogue = fake.catalogue
     uploaded = [
         catalogue.video(index, number)
@@ -258,7 +262,7 @@ def _figures(
     }
 
 
-def _summary(values: list[float]) -> Json:
+def _summary(values: list[float]) -> JsonDict:
     if not values:
         return {"n": 0, "mean": None, "p50": None, "p95": None, "max": None}
     ordered = sorted(values)
@@ -275,7 +279,7 @@ def _quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def model_comparison(result: Json, sizes: tuple[int, ...] = ()) -> Json:
+def model_comparison(result: JsonDict, sizes: tuple[int, ...] = ()) -> JsonDict:
     """The strategy model for this run's parameters (to hold the measurement to) and at 100K.
 
     The run's upload rate is its channels' measured one; at 100K the model keeps its stated

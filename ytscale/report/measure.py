@@ -30,6 +30,7 @@ from reference.vocabulary import build_vocabulary
 from reference.youtube.breaker import CircuitBreaker
 from reference.youtube.client import YouTubeClient
 from reference.youtube.errors import QuotaExceededError, YouTubeError
+from reference.youtube.parse import JsonDict
 from ytscale.capacity import CapacityParams, analytic, simulate
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
@@ -42,8 +43,6 @@ from ytscale.seed import create_schema
 from ytscale.variants.matching import VARIANTS as MATCHERS
 from ytscale.variants.quota import variant_ledger
 
-Json = dict[str, Any]
-
 #: The report's per-operation table (§5): what it charges for each call it makes.
 REPORT_UNITS = {"videos.list": 3, "channels.list": 1, "playlistItems.list": 1}
 #: The report's videos a day for the matching arithmetic (§3).
@@ -53,14 +52,14 @@ VIDEOS_PER_DAY = 1_000
 # --- tag matching (C4, C5) ---------------------------------------------------------------------
 
 
-def matching(videos: int = 20, tools: int = 100) -> Json:
+def matching(videos: int = 20, tools: int = 100) -> JsonDict:
     """SQL statements per video for each matcher variant, on a scratch SQLite vocabulary."""
     with _scratch_engine() as engine:
         with Session(engine) as session:
             build_vocabulary(session, n_tools=tools, n_categories=40, seed=7)
             session.commit()
             tags = _video_tags(session)
-        per_video: Json = {}
+        per_video: JsonDict = {}
         for name, variant in MATCHERS.items():
             matcher = variant(engine)
             with count_queries(engine) as cold:
@@ -106,9 +105,9 @@ def _scratch_engine() -> Iterator[Engine]:
 # --- the (user, external_url) index (C2) ----------------------------------------------------------
 
 
-def lookup_plans() -> Json:
+def lookup_plans() -> JsonDict:
     """EXPLAIN of the report's duplicate lookup on its tables without and with its index."""
-    found: Json = {}
+    found: JsonDict = {}
     with _scratch_engine() as engine:
         for shape in ("before", "after"):
             table = report_projects_table(shape)
@@ -144,7 +143,7 @@ def _charged(fake: FakeYouTube, call: Callable[[], object]) -> int:
     return fake.used - before
 
 
-def call_costs(settings: Settings) -> Json:
+def call_costs(settings: Settings) -> JsonDict:
     """Units the fake YouTube charges for one call of each kind the report prices."""
     fake = FakeYouTube()
     catalogue = fake.catalogue
@@ -164,7 +163,7 @@ def call_costs(settings: Settings) -> Json:
         }
 
 
-def channel_import_accuracy(settings: Settings, min_videos: int = 120) -> Json:
+def channel_import_accuracy(settings: Settings, min_videos: int = 120) -> JsonDict:
     """A channel import through the pipeline: units the fake charged, our ledger, the report's."""
     fake = FakeYouTube()
     with scratch_settings(settings, users=1) as scratch:
@@ -191,7 +190,7 @@ def channel_import_accuracy(settings: Settings, min_videos: int = 120) -> Json:
     }
 
 
-def shared_budget(settings: Settings, budget: int = 5) -> Json:
+def shared_budget(settings: Settings, budget: int = 5) -> JsonDict:
     """Whether one user's calls use up another user's quota (one project, one API key)."""
     fake = FakeYouTube(FakeConfig(daily_quota=budget))
     playlist = fake.catalogue.uploads_playlist_id(0)
@@ -213,7 +212,7 @@ def shared_budget(settings: Settings, budget: int = 5) -> Json:
 # --- quota races (C3) ---------------------------------------------------------------------------
 
 
-def contention(settings: Settings) -> Json:
+def contention(settings: Settings) -> JsonDict:
     """The report's patterns and ours under deterministic schedules; on real Redis, free bursts too.
 
     fakeredis runs each command under one lock, so free bursts on it never interleave and prove
@@ -224,11 +223,11 @@ def contention(settings: Settings) -> Json:
     return {"store": store, "schedules": schedules(settings), "race": race}
 
 
-def schedules(settings: Settings) -> Json:
+def schedules(settings: Settings) -> JsonDict:
     """Each named schedule of ``ytscale.instruments.interleave`` run on each variant."""
-    found: Json = {}
+    found: JsonDict = {}
     for name, schedule in SCHEDULES.items():
-        variants: Json = {}
+        variants: JsonDict = {}
         for variant in ("before", "after", "ours"):
             prefix = f"{settings.key_prefix}report:schedule:{uuid.uuid4().hex[:8]}:"
             run = run_schedule(settings, variant, name, prefix=prefix)
@@ -244,10 +243,10 @@ def schedules(settings: Settings) -> Json:
     return found
 
 
-def free_race(settings: Settings, workers: int = 32, bursts: int = 10) -> Json:
+def free_race(settings: Settings, workers: int = 32, bursts: int = 10) -> JsonDict:
     """Bursts of ``workers`` one-unit reservations against a budget of half as many, per variant."""
     tight = replace(settings, daily_quota=workers // 2)
-    variants: Json = {}
+    variants: JsonDict = {}
     for variant in ("before", "after", "ours"):
         totals = {"attempts": 0, "granted": 0, "lost": 0, "over_granted": 0, "phantom": 0}
         for _ in range(bursts):
@@ -264,9 +263,9 @@ def free_race(settings: Settings, workers: int = 32, bursts: int = 10) -> Json:
 
 def breaker(
     settings: Settings, calls: int = 10, latency_s: float = 5.0, scale: float = 100.0
-) -> Json:
+) -> JsonDict:
     """Calls while YouTube answers every request 5xx: with no breaker vs with ours."""
-    found: Json = {}
+    found: JsonDict = {}
     for name, threshold in (("without", 10**9), ("with", 5)):
         fake = FakeYouTube(
             FakeConfig(
@@ -303,7 +302,7 @@ def breaker(
 # --- capacity model (C6, C7, C8, C13, C14, C16) -------------------------------------------------
 
 
-def capacity(p: CapacityParams, windows: int = 96, users: int = 100_000) -> Json:
+def capacity(p: CapacityParams, windows: int = 96, users: int = 100_000) -> JsonDict:
     """The report's scenario through the analytic model and a day of simulation."""
     at_50k = replace(p, sources=50_000)
     at_users = replace(p, sources=users, sync_interval_s=1_800.0, cap_per_window=users)
@@ -361,7 +360,7 @@ def analytic_vs_sim(p: CapacityParams, sim: Any) -> list[Any]:
 # --- files written by other steps ---------------------------------------------------------------
 
 
-def benchmarks(path: Path) -> Json | None:
+def benchmarks(path: Path) -> JsonDict | None:
     """The duplicate-lookup and quota-race figures of a pytest-benchmark JSON file, if present."""
     if not path.exists():
         return None

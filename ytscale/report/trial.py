@@ -55,6 +55,7 @@ from reference.projects import (
 from reference.quota.costs import DEFAULT_DAILY_QUOTA
 from reference.services import Services
 from reference.settings import Settings
+from reference.youtube.parse import JsonDict
 from ytscale.capacity import CapacityParams, analytic
 from ytscale.fake.youtube import FakeYouTube
 from ytscale.instruments.plans import explain, recording
@@ -66,7 +67,6 @@ from ytscale.variants.matching import VARIANTS as MATCHERS
 from ytscale.variants.quota import variant_ledger
 from ytscale.variants.stagger import report_countdowns
 
-Json = dict[str, Any]
 VARIANTS: Final = ("before", "after", "ours")
 #: The report's fixture URL. "test123" is not an 11-character video id.
 URL: Final = "https://youtube.com/watch?v=test123"
@@ -100,15 +100,15 @@ class Recommended:
     asserts: str | None
     #: The key of the measured value the assertion reads.
     reads: str | None
-    check: Callable[[Json], bool]
+    check: Callable[[JsonDict], bool]
     note: str
 
 
 def run_recommended(
-    test: Recommended, body: Callable[[str, int], Json], runs: int = 1, **facts: Any
-) -> Json:
+    test: Recommended, body: Callable[[str, int], JsonDict], runs: int = 1, **facts: Any
+) -> JsonDict:
     """``body(variant, run)`` for every variant and run, judged by ``test.check``."""
-    variants: Json = {}
+    variants: JsonDict = {}
     for variant in VARIANTS:
         outcomes = [_attempt(test, partial(body, variant, i)) for i in range(runs)]
         failed = sum(not o["passed"] for o in outcomes)
@@ -131,7 +131,7 @@ def run_recommended(
     }
 
 
-def _attempt(test: Recommended, once: Callable[[], Json]) -> Json:
+def _attempt(test: Recommended, once: Callable[[], JsonDict]) -> JsonDict:
     try:
         value = once()
     except Exception as exc:  # pytest reports an error as a failed test; so does the trial
@@ -150,14 +150,14 @@ DATABASE_PERFORMANCE: Final = Recommended(
 )
 
 
-def database_performance(settings: Settings, config: TrialConfig) -> Json:
+def database_performance(settings: Settings, config: TrialConfig) -> JsonDict:
     with _scratch_engine(settings, users=1) as engine:
         shapes: tuple[ReportShape, ...] = ("before", "after")
         tables: dict[str, Table] = {shape: report_projects_table(shape) for shape in shapes}
         for table in tables.values():
             table.create(engine)
 
-        def get_or_create(variant: str, _run: int) -> Json:
+        def get_or_create(variant: str, _run: int) -> JsonDict:
             with recording(engine) as sent:
                 if variant == "ours":
                     with Session(engine) as session, session.begin():
@@ -188,12 +188,12 @@ N_PLUS_ONE: Final = Recommended(
 )
 
 
-def n_plus_one(settings: Settings, config: TrialConfig) -> Json:
+def n_plus_one(settings: Settings, config: TrialConfig) -> JsonDict:
     catalogue = FakeYouTube().catalogue
     channel = catalogue.find_channel(config.videos)
     with _scratch_engine(settings, users=1) as engine:
 
-        def analyze(variant: str, number: int) -> Json:
+        def analyze(variant: str, number: int) -> JsonDict:
             tags = catalogue.video(channel, number).tags
             matcher = MATCHERS[variant](engine)  # a fresh process's: nothing cached yet
             with count_queries(engine) as queries:
@@ -214,11 +214,11 @@ QUOTA_ATOMICITY: Final = Recommended(
 )
 
 
-def quota_atomicity(settings: Settings, config: TrialConfig) -> Json:
+def quota_atomicity(settings: Settings, config: TrialConfig) -> JsonDict:
     # The report's budget: the burst's units never reach it, so only a race can change the count.
     budget = replace(settings, daily_quota=DEFAULT_DAILY_QUOTA, user_quota=None)
 
-    def burst(variant: str, _run: int) -> Json:
+    def burst(variant: str, _run: int) -> JsonDict:
         # A fresh prefix is the report's cache.delete(quota_key).
         prefix = f"{settings.key_prefix}report:trial:{uuid.uuid4().hex[:8]}:"
         ledger = variant_ledger(budget, variant, prefix=prefix)
@@ -251,7 +251,7 @@ SYNC_CAPACITY: Final = Recommended(
 )
 
 
-def sync_capacity(settings: Settings, config: TrialConfig) -> Json:
+def sync_capacity(settings: Settings, config: TrialConfig) -> JsonDict:
     now = SeedConfig.now
     caps = {"before": config.before_cap, "after": config.after_cap}
     per_s = analytic.service_capacity(CapacityParams())
@@ -259,7 +259,7 @@ def sync_capacity(settings: Settings, config: TrialConfig) -> Json:
         services = Services.from_settings(scratch, youtube_transport=FakeYouTube().transport())
         try:
 
-            def sync_content_sources(variant: str, _run: int) -> Json:
+            def sync_content_sources(variant: str, _run: int) -> JsonDict:
                 # "Simulate 5000 sync tasks": every source due at the start of the window.
                 with services.sessions.begin() as session:
                     session.execute(update(ContentSource).values(next_sync_at=now))
@@ -301,7 +301,7 @@ def _scratch_engine(settings: Settings, users: int) -> Iterator[Engine]:
 
 # --- entry point --------------------------------------------------------------------------------
 
-TESTS: Final[Mapping[str, Callable[[Settings, TrialConfig], Json]]] = {
+TESTS: Final[Mapping[str, Callable[[Settings, TrialConfig], JsonDict]]] = {
     "database_performance": database_performance,
     "n_plus_one": n_plus_one,
     "quota_atomicity": quota_atomicity,
@@ -309,7 +309,7 @@ TESTS: Final[Mapping[str, Callable[[Settings, TrialConfig], Json]]] = {
 }
 
 
-def measure_trial(settings: Settings, config: TrialConfig = TrialConfig()) -> Json:
+def measure_trial(settings: Settings, config: TrialConfig = TrialConfig()) -> JsonDict:
     """The four recommended tests on every variant: JSON for measurements.json's "trial"."""
     return {
         "config": asdict(config),

@@ -31,7 +31,7 @@ from typing import cast
 
 import redis
 
-from reference.quota.days import Clock, utc_now
+from reference.clock import Clock, utc_now
 from reference.quota.ledger import (
     DEFAULT_PREFIX,
     AtomicLedger,

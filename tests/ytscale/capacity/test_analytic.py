@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from ytscale.capacity import analytic as a
-from ytscale.capacity.params import STRATEGIES, CapacityParams
+from ytscale.capacity.params import POLL_COSTS, CapacityParams
 
 REPORT = CapacityParams()  # 5000/window, 10 workers × 1 slot, 5 s, 100/min/worker, 10K units/day
 UNLIMITED = replace(REPORT, daily_quota=10**12)
@@ -74,7 +74,7 @@ def test_quota_units_per_day_against_the_budget() -> None:
 
 
 def test_expected_units_sums_the_poisson_distribution() -> None:
-    s = STRATEGIES["api_polling"]
+    s = POLL_COSTS["api_polling"]
     assert a.expected_units(s, 0) == 1
     # 1 page, plus one videos.list whenever anything is new: 1 + P(n > 0).
     assert a.expected_units(s, 1.0) == pytest.approx(2 - math.exp(-1))

@@ -1,7 +1,7 @@
 import pytest
 
 from ytscale.capacity.params import (
-    STRATEGIES,
+    POLL_COSTS,
     CapacityParams,
     playlist_pages,
     video_batches,
@@ -25,7 +25,7 @@ def test_paging_reads_one_known_item_past_the_new_ones(new: int, pages: int, bat
     ],
 )
 def test_units_per_sync_by_strategy(strategy: str, costs: dict[int, int]) -> None:
-    s = STRATEGIES[strategy]
+    s = POLL_COSTS[strategy]
     assert {n: s.units(n) for n in costs} == costs
 
 

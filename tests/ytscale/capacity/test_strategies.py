@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference.strategies import SyncStrategy
 from ytscale.capacity import strategies as s
 
 D = s.Deployment()  # 100K sources, one upload a week each, 10K units/day
@@ -28,7 +29,7 @@ def test_api_polling_units_for_1000_daily_sources() -> None:
 
 def test_feeds_and_push_cost_a_tiny_fraction_of_api_polling_at_100k() -> None:
     api, feed, push = s.compare_strategies()
-    assert [f.strategy for f in (api, feed, push)] == list(s.NAMES)
+    assert [f.strategy for f in (api, feed, push)] == list(SyncStrategy)
     # K ~ Poisson(9.92) per 60 s tick: almost every tick fetches one batch, never two.
     per_tick = 100_000 / 7 / 1_440
     assert feed.units_per_day == pytest.approx(1_440 * (1 - math.exp(-per_tick)))
@@ -89,7 +90,7 @@ def test_a_single_uniforms_quantiles() -> None:
     assert s.freshness_quantile(small, "api_polling", 1.0) == pytest.approx(DAY)
 
 
-@pytest.mark.parametrize("strategy", s.NAMES)
+@pytest.mark.parametrize("strategy", list(SyncStrategy))
 def test_freshness_quantiles_rise_with_q(strategy: str) -> None:
     qs = [i / 40 for i in range(41)]
     values = [s.freshness_quantile(replace(D, sources=1_000), strategy, q) for q in qs]
@@ -168,7 +169,7 @@ def test_load_at_defaults() -> None:
 
 def test_units_series_per_strategy() -> None:
     series = s.units_series(D, iter([1_000, 100_000]))
-    assert list(series) == list(s.NAMES)
+    assert list(series) == list(SyncStrategy)
     assert series["api_polling"] == pytest.approx([1_000 * (2 - math.exp(-1 / 7)), 113_312.21])
     assert series["feed_polling"][1] == pytest.approx(s.figures(D, "feed_polling").units_per_day)
 
@@ -190,7 +191,9 @@ def test_units_are_non_negative_and_rise_with_sources(
 
 
 @settings(max_examples=30, deadline=None)
-@given(sources=st.integers(0, 300_000), uploads=st.floats(0, 3), strategy=st.sampled_from(s.NAMES))
+@given(
+    sources=st.integers(0, 300_000), uploads=st.floats(0, 3), strategy=st.sampled_from(SyncStrategy)
+)
 def test_figures_hold_together(sources: int, uploads: float, strategy: str) -> None:
     f = s.figures(replace(D, sources=sources, uploads_per_source_per_day=uploads), strategy)
     assert f.units_per_day == pytest.approx(f.units_detect_per_day + f.units_fetch_per_day)
@@ -219,7 +222,7 @@ def test_invalid_deployments_are_refused(bad: dict[str, float]) -> None:
 
 
 def test_unknown_strategy_and_quantile_are_refused() -> None:
-    with pytest.raises(ValueError, match="unknown strategy"):
+    with pytest.raises(ValueError, match="unknown sync strategy 'api_polling_report'"):
         s.figures(D, "api_polling_report")
     with pytest.raises(ValueError, match="q must be"):
         s.freshness_quantile(D, "push", 1.5)
