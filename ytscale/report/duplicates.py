@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -176,7 +176,16 @@ def _attempt(race: Race) -> Outcome:
 
 
 def _racer(races: list[Race]) -> list[Outcome]:
-    return [_attempt(race) for race in races]
+    try:
+        return [_attempt(race) for race in races]
+    except BaseException:
+        # The crew waits at every race's barriers: break them, so the others stop at once and
+        # this worker's own error, not their BrokenBarrierError a minute later, is reported.
+        for race in races:
+            race.start.abort()
+            if race.hold:
+                race.hold.abort()
+        raise
 
 
 def _racer_process(out: Queue[list[Outcome] | str], races: list[Race]) -> None:
@@ -198,7 +207,13 @@ def _run_races(
     if not processes:
         races = [Race(*spec[:3], *_barriers(threading.Barrier, workers, spec[3])) for spec in specs]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = [f.result() for f in [pool.submit(_racer, races) for _ in range(workers)]]
+            futures = [pool.submit(_racer, races) for _ in range(workers)]
+            wait(futures)
+        failures = [e for f in futures if (e := f.exception()) is not None]
+        if failures:
+            broken = threading.BrokenBarrierError
+            raise next((e for e in failures if not isinstance(e, broken)), failures[0])
+        done = [f.result() for f in futures]
     else:
         context = multiprocessing.get_context("spawn")
         races = [Race(*spec[:3], *_barriers(context.Barrier, workers, spec[3])) for spec in specs]

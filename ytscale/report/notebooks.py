@@ -1,17 +1,21 @@
 """Notebooks: jupytext percent scripts → executed with papermill (parameters cell) → HTML pages.
 
 The ``.py`` scripts in ``notebooks/`` are what is committed; the ``.ipynb`` files are generated
-into ``<out>/notebooks/`` and the pages into ``<out>/html/``, with an ``index.html`` that holds the
-claims table and links every page.
+into ``<out>/notebooks/`` and the pages into ``<out>/html/``, with an ``index.html`` that opens
+with the run's conclusion, then the claims table, each claim linked to the section that decided it.
+Pages hide their code (a reviewer reads figures first); each links its source and executed
+notebook, and says what produced it.
 """
 
 from __future__ import annotations
 
 import html
-import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from ytscale.report.summary import conclusion, provenance, read_run
 
 TITLES = {
     "capacity": "Capacity: model, simulation, and model vs measured",
@@ -19,6 +23,22 @@ TITLES = {
     "loadtest": "Load test: rate and latency over time",
     "benchmarks": "Benchmarks: before / after / ours",
     "claims": "Claims audit",
+}
+
+#: Where each claim's deciding figure is: page and section heading (nbconvert's anchor is the
+#: heading with spaces as dashes). A claim not listed links to the claims page.
+SECTIONS = {
+    **dict.fromkeys(("C1", "C2"), ("benchmarks", "Duplicate lookup (C1, C2)")),
+    "C3": ("benchmarks", "Quota under contention (C3)"),
+    **dict.fromkeys(("C4", "C5"), ("benchmarks", "Tag matching: statements per video (C4, C5)")),
+    **dict.fromkeys(
+        ("C9", "C10", "C11"), ("benchmarks", "Quota accounting over a channel import (C9–C11)")
+    ),
+    **dict.fromkeys(("C6", "C8", "C14"), ("capacity", "Sources per window vs worker slots")),
+    **dict.fromkeys(("C7", "C16"), ("capacity", "Sync-cycle time vs users (10K–100K)")),
+    "C12": ("capacity", "Quota units per day vs the 10,000 budget: the report's sync and ours"),
+    "C13": ("capacity", "A simulated day of the report's scenario"),
+    "C17": ("claims", "The report's recommended tests, on trial (C17)"),
 }
 
 
@@ -50,20 +70,23 @@ def render(
             progress_bar=False, cwd=str(source_dir),
         )  # fmt: skip
         notebook = nbformat.read(executed, as_version=4)  # type: ignore[no-untyped-call]
-        body, _ = HTMLExporter().from_notebook_node(notebook)  # type: ignore[no-untyped-call]
+        exporter = HTMLExporter(exclude_input=True)  # type: ignore[no-untyped-call]
+        body, _ = exporter.from_notebook_node(notebook)
         page = html_dir / f"{name}.html"
-        page.write_text(body)
+        page.write_text(_framed(body, name, source_dir, out))
         pages.append(page)
     (html_dir / "index.html").write_text(index_page(out, pages))
     return pages
 
 
 def index_page(out: Path, pages: list[Path]) -> str:
-    """The report's front page: the claims table, the model's error and links to the notebooks."""
-    claims = _read(out / "claims.json") or []
-    measurements = _read(out / "measurements.json") or {}
+    """The report's front page: the conclusion, the claims table, the model's error, the pages."""
+    claims, measurements, manifest = read_run(out)
+    sentences = conclusion(claims, measurements).sentences()
+    said = "".join(f"<p>{html.escape(x, quote=False)}</p>" for x in sentences)
+    rendered = {p.stem for p in pages}
     rows = "\n".join(
-        f"<tr class='{html.escape(c['verdict'])}'><td>{html.escape(c['id'])}</td>"
+        f"<tr class='{html.escape(c['verdict'])}'><td>{_claim_link(c['id'], rendered)}</td>"
         f"<td>{html.escape(c['claim'])}</td><td><b>{html.escape(c['verdict'])}</b></td>"
         f"<td>{html.escape(c['reported'])}</td><td>{html.escape(c['measured'])}</td>"
         f"<td>{html.escape(c['evidence'])}</td></tr>"
@@ -83,24 +106,56 @@ def index_page(out: Path, pages: list[Path]) -> str:
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>ytscale report</title>
 <style>
-body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}
+body {{ font-family: sans-serif; margin: 2em; max-width: 80em; }}
+table {{ border-collapse: collapse; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }}
 tr.holds td:nth-child(3) {{ color: #070; }} tr.fails td:nth-child(3) {{ color: #b00; }}
 tr.partly td:nth-child(3) {{ color: #a60; }} tr.unmeasured td:nth-child(3) {{ color: #666; }}
+.conclusion {{ font-size: 1.1em; border-left: 4px solid #444; padding-left: 1em; }}
 </style></head><body>
 <h1>ytscale: audit of the P0 scalability report</h1>
+<div class="conclusion">{said}</div>
 {model}
 <h2>Claims</h2>
+<p>Each id links to the figure that decided its verdict.</p>
 <table><tr><th>id</th><th>claim</th><th>verdict</th><th>reported</th><th>measured</th>
 <th>evidence</th></tr>
 {rows}
 </table>
-<h2>Notebooks</h2><ul>{links}</ul>
+<h2>Pages</h2><ul>{links}</ul>
 <p>Raw data: <a href="../claims.json">claims.json</a>, <a href="../measurements.json">
-measurements.json</a>, <a href="../manifest.json">manifest.json</a>.</p>
+measurements.json</a>, <a href="../manifest.json">manifest.json</a>,
+<a href="../summary.md">summary.md</a>.</p>
+<p class="provenance"><small>{html.escape(provenance(manifest))}</small></p>
 </body></html>
 """
 
 
-def _read(path: Path) -> Any:
-    return json.loads(path.read_text()) if path.exists() else None
+def anchor(heading: str) -> str:
+    """The id nbconvert gives a Markdown heading."""
+    return heading.replace(" ", "-")
+
+
+def _claim_link(cid: str, rendered: set[str]) -> str:
+    page, heading = SECTIONS.get(cid, ("claims", ""))
+    if page not in rendered:
+        return html.escape(cid)
+    target = f"{page}.html" + (f"#{anchor(heading)}" if heading else "")
+    return f"<a href='{html.escape(target, quote=True)}'>{html.escape(cid)}</a>"
+
+
+def _framed(body: str, name: str, source_dir: Path, out: Path) -> str:
+    """The page with a header linking back, to its source and executed notebook, and its origin."""
+    _, _, manifest = read_run(out)
+    source = f"{source_dir.name}/{name}.py"
+    header = (
+        "<div style='font-family: sans-serif; margin: 1em 2em'><a href='index.html'>← report</a>"
+        f" · code hidden: source <code>{html.escape(source)}</code>, "
+        f"<a href='../notebooks/{name}.ipynb'>executed notebook with code</a></div>"
+    )
+    footer = (
+        "<div style='font-family: sans-serif; margin: 1em 2em'><small>"
+        f"{html.escape(provenance(manifest))}</small></div>"
+    )
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
+    return body.replace("</body>", footer + "</body>", 1)

@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -181,9 +182,13 @@ def step_collect(run: Run) -> str:
     files = [p for p in (bench_dir / "quick.json", bench_dir / "full.json") if p.exists()]
     # Prefer the newest file; a full run has more sizes, a quick one is from this run.
     newest = max(files, key=lambda p: p.stat().st_mtime) if files else None
-    run.measurements["benchmarks"] = measure.benchmarks(newest) if newest else None
+    found = measure.benchmarks(newest) if newest else None
+    if found and newest:
+        found["file"] = str(newest.relative_to(run.out))  # as the report's folder names it
+    run.measurements["benchmarks"] = found
     histories = sorted((run.out / "loadtest").glob("*_stats_history.csv"))
-    run.measurements["loadtest"] = {"files": [str(p) for p in histories]} if histories else None
+    names = [str(p.relative_to(run.out)) for p in histories]
+    run.measurements["loadtest"] = {"files": names} if histories else None
     return f"benchmarks: {newest or 'none'}; load-test histories: {len(histories)}"
 
 
@@ -205,7 +210,8 @@ def step_notebooks(run: Run) -> str:
         NOTEBOOKS,
         NOTEBOOK_DIR,
         run.out,
-        parameters={"reports_dir": str(run.out.resolve())},
+        # Relative to the notebooks' working directory: no page shows this machine's paths.
+        parameters={"reports_dir": os.path.relpath(run.out.resolve(), NOTEBOOK_DIR)},
         log=log,
     )
     return f"{len(pages)} notebooks rendered into {run.out / 'html'}"
@@ -234,11 +240,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--skip", action="append", default=[], choices=list(STEPS), metavar="STEP",
                    help=f"skip a step (repeatable): {', '.join(STEPS)}")  # fmt: skip
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports", help="output folder")
+    p.add_argument(
+        "--compare", type=Path, metavar="OLD_REPORT_DIR",
+        help="run nothing: print (and write to OUT/compare.md) the claims whose verdict or figure "
+        "differs between OLD_REPORT_DIR and OUT, e.g. a copy of reports/ kept from main",
+    )  # fmt: skip
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
+    if args.compare:
+        return _compare(args.compare, args.out)
     run = Run(Settings.from_env(), Scale.of(args.quick), args.out, args.quick)
     log(f"settings: {run.settings.describe()}")
     started, failed = time.monotonic(), []
@@ -262,21 +276,45 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{head}: {summary} ({seconds:.1f} s)")
         records.append({"step": name, "status": status, "seconds": seconds, "summary": summary})
         run.save()
-    _finish(run, records, argv if argv is not None else sys.argv[1:], time.monotonic() - started)
+        # The pages carry the run's provenance, so the manifest is current before they render.
+        _write_manifest(run, records, argv, time.monotonic() - started)
+    _finish(run, records, argv, time.monotonic() - started)
     return 1 if failed else 0
 
 
-def _finish(run: Run, records: list[dict[str, Any]], argv: list[str], seconds: float) -> None:
-    from ytscale.report.claims import Verdict, table
+def _compare(old: Path, new: Path) -> int:
+    from ytscale.report.summary import compare
+
+    try:
+        text = compare(old, new)
+    except ValueError as exc:
+        print(f"ytscale report --compare: {exc}", file=sys.stderr)
+        return 2
+    (new / "compare.md").write_text(text)
+    print(text)
+    return 0
+
+
+def _write_manifest(
+    run: Run, records: list[dict[str, Any]], argv: list[str], seconds: float
+) -> None:
     from ytscale.report.manifest import manifest
 
     document = manifest(run.settings, records, argv) | {"total_seconds": seconds}
     (run.out / "manifest.json").write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _finish(run: Run, records: list[dict[str, Any]], argv: list[str], seconds: float) -> None:
+    from ytscale.report.claims import Verdict, table
+    from ytscale.report.summary import markdown
+
+    _write_manifest(run, records, argv, seconds)
     claims_file = run.out / "claims.json"
     if claims_file.exists():
         verdicts = [Verdict(**item) for item in json.loads(claims_file.read_text())]
         print(table(verdicts))
-    log(f"done in {seconds:.0f} s: {run.out / 'html' / 'index.html'}")
+        (run.out / "summary.md").write_text(markdown(run.out))
+    log(f"done in {seconds:.0f} s: {run.out / 'html' / 'index.html'} (summary: summary.md)")
 
 
 if __name__ == "__main__":
