@@ -46,7 +46,7 @@ from reference.youtube.parse import JsonDict
 
 Pattern = Literal["report", "ours"]
 #: What one racing worker ended with: it inserted, it found a row, or the error it met.
-Outcome = Literal["created", "found", "integrity", "locked"]
+Outcome = Literal["created", "found", "integrity", "locked", "multiple"]
 
 VIDEO_ID: Final = "dQw4w9WgXcQ"
 #: One video as users paste it: share sheet, Shorts, mobile site, a timestamp, a tracking parameter.
@@ -166,6 +166,10 @@ def _attempt(race: Race) -> Outcome:
             created = get_or_create(race.user_id, URL_FORMS[0], between)
         except IntegrityError:
             return "integrity"
+        except MultipleObjectsReturned:
+            # A late worker's lookup found the duplicates the others already made: Django's
+            # get_or_create raises here too, so the import fails for the user.
+            return "multiple"
         except OperationalError as exc:
             if "locked" not in str(exc):
                 raise
@@ -252,7 +256,11 @@ def _tally(outcomes: list[Outcome], projects: int) -> JsonDict:
     return {
         "created": n["created"],
         "found": n["found"],
-        "errors": {"integrity": n["integrity"], "locked": n["locked"]},
+        "errors": {
+            "integrity": n["integrity"],
+            "locked": n["locked"],
+            "multiple": n["multiple"],
+        },
         "projects": projects,
         "duplicates": max(0, projects - 1),
     }

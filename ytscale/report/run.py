@@ -117,11 +117,26 @@ def step_bench(run: Run) -> str:
         sys.executable, "-m", "pytest", "benchmarks", "-m", "quick", "-q", "-p", "no:cacheprovider",
         "--benchmark-max-time=0.5", f"--benchmark-json={target}",
     ]  # fmt: skip
-    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    env = os.environ | bench_servers(run.settings)
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, env=env)
     tail = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
     if done.returncode not in (0, 1) or not target.exists():
         raise RuntimeError(f"benchmarks exited with {done.returncode}: {tail}")
     return tail
+
+
+def bench_servers(settings: Settings) -> dict[str, str]:
+    """The benchmarks' real-server variables for the engines this report runs on.
+
+    The benchmarks run their real-server params only when these are set, so without them a
+    report on PostgreSQL would still judge C1 on SQLite.
+    """
+    found = {}
+    if settings.database_url.startswith("postgresql"):
+        found["YTSCALE_TEST_POSTGRES_URL"] = settings.database_url
+    if settings.redis_url.startswith(("redis://", "rediss://")):
+        found["YTSCALE_TEST_REDIS_URL"] = settings.redis_url
+    return found
 
 
 def step_measure(run: Run) -> str:

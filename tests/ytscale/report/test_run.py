@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from reference.settings import PROJECT_ROOT, Settings
 from ytscale.report.claims import CLAIMS, validate_claims
-from ytscale.report.run import NOTEBOOKS, STEPS, finite, main, parser
+from ytscale.report.run import NOTEBOOKS, STEPS, bench_servers, finite, main, parser
 
 
 @pytest.mark.slow
@@ -36,8 +37,16 @@ def test_quick_run_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFix
     for name in NOTEBOOKS:
         page = (tmp_path / "html" / f"{name}.html").read_text()
         assert "Traceback" not in page
+        assert "jp-InputArea " not in page  # code is hidden; the executed notebook has it
+        assert str(tmp_path) not in page and str(PROJECT_ROOT) not in page
         assert (tmp_path / "notebooks" / f"{name}.ipynb").exists()
     assert f"step {len(STEPS)}/{len(STEPS)} notebooks" in err
+    summary = (tmp_path / "summary.md").read_text()
+    assert (
+        summary.count("\n| C") == len(CLAIMS) and "reproduce with `./do report --quick" in summary
+    )
+    assert main(["--compare", str(tmp_path), "--out", str(tmp_path)]) == 0
+    assert "no claim changed" in (tmp_path / "compare.md").read_text()
 
 
 def test_unknown_steps_are_refused() -> None:
@@ -50,3 +59,21 @@ def test_json_gets_no_infinities() -> None:
         "a": [None, 1.5, None],
         "b": [2],
     }
+
+
+def test_the_benchmarks_run_on_the_report_s_real_engines() -> None:
+    real = Settings(
+        database_url="postgresql+psycopg://postgres@127.0.0.1/test", redis_url="redis://h:6379/0"
+    )
+    assert bench_servers(real) == {
+        "YTSCALE_TEST_POSTGRES_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
+        "YTSCALE_TEST_REDIS_URL": "redis://h:6379/0",
+    }
+    assert bench_servers(Settings()) == {}
+
+
+def test_compare_without_a_previous_run_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--compare", str(tmp_path / "old"), "--out", str(tmp_path)]) == 2
+    assert "run ./do report there first" in capsys.readouterr().err
