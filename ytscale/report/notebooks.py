@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ytscale.report.summary import conclusion, provenance, read_run
 
@@ -70,7 +71,11 @@ def render(
             progress_bar=False, cwd=str(source_dir),
         )  # fmt: skip
         notebook = nbformat.read(executed, as_version=4)  # type: ignore[no-untyped-call]
-        exporter = HTMLExporter(exclude_input=True)  # type: ignore[no-untyped-call]
+        # No code (a reviewer reads figures first) and nothing fetched from a CDN: the pages are
+        # read offline too, and opening one must not call out of the machine.
+        exporter = HTMLExporter(  # type: ignore[no-untyped-call]
+            exclude_input=True, mathjax_url="", require_js_url=""
+        )
         body, _ = exporter.from_notebook_node(notebook)
         page = html_dir / f"{name}.html"
         page.write_text(_framed(body, name, source_dir, out))
@@ -132,8 +137,8 @@ measurements.json</a>, <a href="../manifest.json">manifest.json</a>,
 
 
 def anchor(heading: str) -> str:
-    """The id nbconvert gives a Markdown heading."""
-    return heading.replace(" ", "-")
+    """The id nbconvert gives a Markdown heading: dashes for spaces, non-ASCII percent-encoded."""
+    return "".join(c if c.isascii() else quote(c) for c in heading.replace(" ", "-"))
 
 
 def _claim_link(cid: str, rendered: set[str]) -> str:
@@ -157,5 +162,6 @@ def _framed(body: str, name: str, source_dir: Path, out: Path) -> str:
         "<div style='font-family: sans-serif; margin: 1em 2em'><small>"
         f"{html.escape(provenance(manifest))}</small></div>"
     )
+    body = re.sub(r'<script src="">\s*</script>\n?', "", body)  # what the CDN URLs left
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
     return body.replace("</body>", footer + "</body>", 1)

@@ -51,6 +51,7 @@ def test_every_section_names_a_rendered_page_and_a_heading_of_it() -> None:
 
 def test_anchors_follow_nbconvert() -> None:
     assert anchor("Duplicate lookup (C1, C2)") == "Duplicate-lookup-(C1,-C2)"
+    assert anchor("users (10K–100K)") == "users-(10K%E2%80%93100K)"
 
 
 def test_a_page_links_back_to_its_source_and_carries_provenance(tmp_path: Path) -> None:

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from reference.settings import PROJECT_ROOT, Settings
+from tests.ytscale.report.quickrun import SKIPPED, QuickRun
 from ytscale.report.claims import CLAIMS, validate_claims
 from ytscale.report.run import NOTEBOOKS, STEPS, bench_servers, finite, main, parser
 
 
 @pytest.mark.slow
-def test_quick_run_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    skipped = ["seed", "loadtest", "bench"]
-    code = main(["--quick", "--out", str(tmp_path), *[a for s in skipped for a in ("--skip", s)]])
-    out, err = capsys.readouterr()
+def test_quick_run_writes_every_output(quick_run: QuickRun) -> None:
+    code, out, err, tmp_path = quick_run.code, quick_run.out, quick_run.err, quick_run.path
+    skipped = SKIPPED
 
     assert code == 0, err
     claims = json.loads((tmp_path / "claims.json").read_text())
@@ -37,7 +37,7 @@ def test_quick_run_writes_every_output(tmp_path: Path, capsys: pytest.CaptureFix
     for name in NOTEBOOKS:
         page = (tmp_path / "html" / f"{name}.html").read_text()
         assert "Traceback" not in page
-        assert "jp-InputArea " not in page  # code is hidden; the executed notebook has it
+        assert "hl-ipython3" not in page  # code is hidden; the executed notebook has it
         assert str(tmp_path) not in page and str(PROJECT_ROOT) not in page
         assert (tmp_path / "notebooks" / f"{name}.ipynb").exists()
     assert f"step {len(STEPS)}/{len(STEPS)} notebooks" in err
