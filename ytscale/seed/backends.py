@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, ForeignKeyConstraint, Table, UniqueCo
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
-from ytscale.seed.population import _COLUMNS, SEEDED, Ints, Row
+from ytscale.seed.population import COLUMNS, SEEDED, Ints, Row
 
 
 @cache
@@ -60,7 +60,7 @@ class Backend(ABC):
 
     @abstractmethod
     def write(self, conn: Connection, table: str, batches: Iterable[list[Row]]) -> None:
-        """Insert ``batches`` of rows into ``table`` (columns as in ``_COLUMNS``)."""
+        """Insert ``batches`` of rows into ``table`` (columns as in ``COLUMNS``)."""
 
     @abstractmethod
     def sync_sequences(self, conn: Connection, tables: Sequence[str]) -> None:
@@ -119,7 +119,7 @@ class SQLiteBackend(Backend):
             conn.commit()
 
     def write(self, conn: Connection, table: str, batches: Iterable[list[Row]]) -> None:
-        columns = _COLUMNS[table]
+        columns = COLUMNS[table]
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         cursor = _driver(conn).cursor()
         for batch in batches:
@@ -178,7 +178,7 @@ class PostgresBackend(Backend):
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
 
     def write(self, conn: Connection, table: str, batches: Iterable[list[Row]]) -> None:
-        copy_sql = f"COPY {table} ({', '.join(_COLUMNS[table])}) FROM STDIN"
+        copy_sql = f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN"
         with _driver(conn).cursor() as cursor, cursor.copy(copy_sql) as copy:
             for batch in batches:
                 for row in batch:
@@ -207,7 +207,7 @@ class PostgresBackend(Backend):
 _BACKENDS: dict[str, type[Backend]] = {"sqlite": SQLiteBackend, "postgresql": PostgresBackend}
 
 
-def _backend(engine: Engine) -> Backend:
+def backend_for(engine: Engine) -> Backend:
     kind = _BACKENDS.get(engine.dialect.name)
     if kind is None:
         raise ValueError(f"no bulk loader for {engine.dialect.name!r}: use sqlite or postgresql")

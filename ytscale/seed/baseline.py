@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from reference.db import make_engine
 from reference.models import Base
 from reference.videos import watch_url
-from ytscale.seed.backends import Backend, _backend
-from ytscale.seed.population import _PROJECTS, SEEDED
+from ytscale.seed.backends import Backend, backend_for
+from ytscale.seed.population import PROJECTS, SEEDED
 
 
 def raw_baseline_seconds(database_url: str, rows: Mapping[str, int], now: datetime) -> float:
@@ -31,12 +31,12 @@ def raw_baseline_seconds(database_url: str, rows: Mapping[str, int], now: dateti
         engine = make_engine(url)
         try:
             Base.metadata.create_all(engine)
-            backend = _backend(engine)
+            backend = backend_for(engine)
             statements = _raw_inserts(backend, rows, int(now.timestamp()))
             with engine.connect() as conn:
                 started = time.perf_counter()
                 with backend.bulk_mode(conn), conn.begin():
-                    with backend.unconstrained(conn, _PROJECTS):
+                    with backend.unconstrained(conn, PROJECTS):
                         for statement in statements:
                             conn.execute(text(statement))
                     backend.sync_sequences(conn, ("users", "content_sources", "projects"))

@@ -22,9 +22,9 @@ from reference.db import make_engine
 from reference.models import Base
 from reference.vocabulary import build_vocabulary
 from ytscale.fake.catalogue import CATEGORY_WORDS, TOOL_WORDS, Catalogue
-from ytscale.seed.backends import Backend, _backend
+from ytscale.seed.backends import Backend, backend_for
 from ytscale.seed.baseline import raw_baseline_seconds
-from ytscale.seed.population import _PROJECTS, _TABLES, SEEDED, Population, Row, SeedConfig
+from ytscale.seed.population import PROJECTS, SEEDED, TABLES, Row, SeedConfig, SeededRows
 
 #: Users per batch: 100,000 project rows at 50 videos each.
 CHUNK_USERS = 2_000
@@ -109,9 +109,9 @@ def seed(
     create_schema(database_url)
     engine = make_engine(database_url)
     try:
-        backend = _backend(engine)
+        backend = backend_for(engine)
         with engine.connect() as conn:
-            held = {name: n for name, n in _counts(conn, _TABLES).items() if n}
+            held = {name: n for name, n in _counts(conn, TABLES).items() if n}
             conn.rollback()
             if held and not replace:
                 listed = ", ".join(f"{n:,} {name}" for name, n in held.items())
@@ -130,8 +130,8 @@ def seed(
             with bar, backend.bulk_mode(conn), conn.begin():
                 if held:
                     backend.empty(conn, list(reversed(Base.metadata.sorted_tables)))
-                with backend.unconstrained(conn, _PROJECTS):
-                    _load(conn, backend, Population(config), bar.update)
+                with backend.unconstrained(conn, PROJECTS):
+                    _load(conn, backend, SeededRows(config), bar.update)
             backend.analyze(conn)
             seconds = time.perf_counter() - started
             started = time.perf_counter()
@@ -164,10 +164,10 @@ def seeded_counts(database_url: str, config: SeedConfig) -> dict[str, int] | Non
         if not inspect(engine).has_table("projects"):
             return None
         with engine.connect() as conn:
-            counts = _counts(conn, {name: _TABLES[name] for name in SEEDED})
+            counts = _counts(conn, {name: TABLES[name] for name in SEEDED})
             first_channel = conn.scalar(
-                select(_TABLES["content_sources"].c.channel_id).where(
-                    _TABLES["content_sources"].c.user_id == 1
+                select(TABLES["content_sources"].c.channel_id).where(
+                    TABLES["content_sources"].c.user_id == 1
                 )
             )
     finally:
@@ -183,12 +183,12 @@ def seeded_counts(database_url: str, config: SeedConfig) -> dict[str, int] | Non
 
 
 def _load(
-    conn: Connection, backend: Backend, population: Population, advance: Callable[[int], Any]
+    conn: Connection, backend: Backend, seeded: SeededRows, advance: Callable[[int], Any]
 ) -> None:
     """Write every seeded table, parents first, inside the caller's transaction."""
-    config, ts = population.config, backend.timestamps
-    backend.write(conn, "users", [population.users(ts)])
-    backend.write(conn, "content_sources", [population.sources(ts)])
+    config, ts = seeded.config, backend.timestamps
+    backend.write(conn, "users", [seeded.users(ts)])
+    backend.write(conn, "content_sources", [seeded.sources(ts)])
     with Session(bind=conn) as session:
         vocabulary = build_vocabulary(
             session,
@@ -201,18 +201,18 @@ def _load(
     def batches() -> Iterator[list[Row]]:
         for first in range(0, config.users, CHUNK_USERS):
             stop = min(first + CHUNK_USERS, config.users)
-            yield population.projects(ts, first, stop)
+            yield seeded.projects(ts, first, stop)
             advance(stop - first)
 
     backend.write(conn, "projects", batches())
-    backend.write(conn, "project_tools", [population.links(sorted(vocabulary.tools), 7)])
-    backend.write(conn, "project_categories", [population.links(sorted(vocabulary.categories), 3)])
+    backend.write(conn, "project_tools", [seeded.links(sorted(vocabulary.tools), 7)])
+    backend.write(conn, "project_categories", [seeded.links(sorted(vocabulary.categories), 3)])
     backend.sync_sequences(conn, ("users", "content_sources", "projects"))
 
 
 def _verify(conn: Connection, config: SeedConfig) -> dict[str, int]:
     """Rows per seeded table; :class:`SeedError` unless they are as asked and pairs are unique."""
-    counts = _counts(conn, {name: _TABLES[name] for name in SEEDED})
+    counts = _counts(conn, {name: TABLES[name] for name in SEEDED})
     n = config.users
     expected = {
         "users": n,
@@ -229,7 +229,7 @@ def _verify(conn: Connection, config: SeedConfig) -> dict[str, int]:
     pairs = [sorted(u["column_names"]) for u in inspect(conn).get_unique_constraints("projects")]
     if ["user_id", "video_id"] not in pairs:
         raise SeedError(f"projects has no unique (user_id, video_id) constraint: {pairs}")
-    key = (_PROJECTS.c.user_id, _PROJECTS.c.video_id)
+    key = (PROJECTS.c.user_id, PROJECTS.c.video_id)
     repeated = select(*key).group_by(*key).having(func.count() > 1).subquery()
     duplicates = conn.scalar(select(func.count()).select_from(repeated))
     conn.rollback()

@@ -35,8 +35,8 @@ from ytscale.fake.catalogue import DEFAULT_CHANNELS, EPOCH, Catalogue
 Ints = npt.NDArray[np.int64]
 Row = tuple[Any, ...]
 
-_TABLES = Base.metadata.tables
-_PROJECTS = _TABLES["projects"]
+TABLES = Base.metadata.tables
+PROJECTS = TABLES["projects"]
 #: Tables the seed fills, parents first.
 SEEDED = (
     "users",
@@ -48,7 +48,7 @@ SEEDED = (
     "project_tools",
     "project_categories",
 )
-_COLUMNS = {
+COLUMNS = {
     "users": ("id", "name", "created_at"),
     "content_sources": (
         "id", "user_id", "channel_id", "uploads_playlist_id", "is_active", "next_sync_at",
@@ -101,7 +101,7 @@ class SeedConfig:
         return self.users * self.videos_per_user
 
 
-class Population:
+class SeededRows:
     """The rows of ``config``'s population, computed from the catalogue in vectorised chunks."""
 
     def __init__(self, config: SeedConfig) -> None:
