@@ -1,0 +1,37 @@
+"""The build: it refuses a non-empty database, sums up what it made, knows its own population."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from reference.db import make_engine
+from reference.models import User
+from tests.ytscale.seed.helpers import SMALL, TINY
+from ytscale.seed import SeedError, seed, seeded_counts
+
+
+def test_refuses_a_non_empty_database_and_leaves_it_alone(url: str) -> None:
+    seed(url, TINY)
+    with pytest.raises(SeedError, match=r"not empty \(3 users.*--replace"):
+        seed(url, SMALL)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(User)) == TINY.users
+    finally:
+        engine.dispose()
+
+
+def test_summary_and_seeded_counts(url: str) -> None:
+    summary = seed(url, SMALL, raw_baseline=True)
+    assert summary.rows["projects"] == SMALL.projects
+    assert summary.total_rows == sum(summary.rows.values()) > SMALL.projects
+    assert summary.raw_seconds is not None and summary.raw_seconds > 0
+    assert summary.as_dict()["ratio_to_raw"] == summary.seconds / summary.raw_seconds
+    assert "seed / raw" in summary.format()
+    assert seeded_counts(url, SMALL) == summary.rows
+    assert seeded_counts(url, replace(SMALL, seed=2)) is None
+    assert seeded_counts(url, replace(SMALL, users=100)) is None
