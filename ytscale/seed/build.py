@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, inspect, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from reference import migrate
 from reference.db import make_engine
 from reference.models import Base
+from reference.settings import redact_url
 from reference.vocabulary import build_vocabulary
 from ytscale.fake.catalogue import CATEGORY_WORDS, TOOL_WORDS, Catalogue
 from ytscale.seed.backends import Backend, backend_for
@@ -116,7 +116,7 @@ def seed(
             if held and not replace:
                 listed = ", ".join(f"{n:,} {name}" for name, n in held.items())
                 raise SeedError(
-                    f"{_redacted(database_url)} is not empty ({listed}); "
+                    f"{redact_url(database_url)} is not empty ({listed}); "
                     "pass --replace (replace=True) to empty it and seed again"
                 )
             bar = tqdm(
@@ -140,7 +140,7 @@ def seed(
     finally:
         engine.dispose()
     return SeedSummary(
-        database=_redacted(database_url),
+        database=redact_url(database_url),
         backend=engine.dialect.name,
         users=config.users,
         videos_per_user=config.videos_per_user,
@@ -243,7 +243,3 @@ def _counts(conn: Connection, tables: Mapping[str, Table]) -> dict[str, int]:
         name: conn.scalar(select(func.count()).select_from(table)) or 0
         for name, table in tables.items()
     }
-
-
-def _redacted(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)

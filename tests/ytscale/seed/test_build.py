@@ -6,9 +6,11 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from reference.db import make_engine
 from reference.models import User
+from reference.settings import redact_url
 from tests.ytscale.seed.helpers import SMALL, TINY
 from ytscale.seed import SeedError, seed, seeded_counts
 
@@ -35,3 +37,15 @@ def test_summary_and_seeded_counts(url: str) -> None:
     assert seeded_counts(url, SMALL) == summary.rows
     assert seeded_counts(url, replace(SMALL, seed=2)) is None
     assert seeded_counts(url, replace(SMALL, users=100)) is None
+
+
+def test_the_refusal_and_the_summary_hide_the_password(url: str) -> None:
+    if make_url(url).get_backend_name() == "sqlite":
+        pytest.skip("a SQLite file has no password")
+    summary = seed(url, TINY)
+    with_password = make_url(url).set(password="s3cret").render_as_string(hide_password=False)
+    with pytest.raises(SeedError, match="not empty") as refused:
+        seed(with_password, TINY)
+    assert "s3cret" not in str(refused.value) and "***" in str(refused.value)
+    assert seed(with_password, TINY, replace=True).database == redact_url(with_password)
+    assert summary.database == redact_url(url)
