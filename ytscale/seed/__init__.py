@@ -11,14 +11,24 @@ same rows by SQL alone, for comparison) and :mod:`~ytscale.seed.build` (load, ch
 """
 
 from ytscale.seed.baseline import raw_baseline_seconds
-from ytscale.seed.build import SeedError, SeedSummary, create_schema, seed, seeded_counts
+from ytscale.seed.build import (
+    Contents,
+    SeedError,
+    SeedSummary,
+    contents,
+    create_schema,
+    seed,
+    seeded_counts,
+)
 from ytscale.seed.population import SEEDED, SeedConfig
 
 __all__ = [
     "SEEDED",
+    "Contents",
     "SeedConfig",
     "SeedError",
     "SeedSummary",
+    "contents",
     "create_schema",
     "raw_baseline_seconds",
     "seed",

@@ -153,16 +153,26 @@ def seed(
     )
 
 
-def seeded_counts(database_url: str, config: SeedConfig) -> dict[str, int] | None:
-    """Rows per table if the database holds exactly ``config``'s population, else None.
+@dataclass(frozen=True)
+class Contents:
+    """What a database holds of the seeded tables, and whether it is a population's as built."""
+
+    #: Rows per seeded table; all zero where the schema is missing.
+    rows: dict[str, int]
+    #: Exactly the population asked for: its users and projects, user 1 on the seed's channel.
+    is_population: bool
+
+
+def contents(database_url: str, config: SeedConfig) -> Contents:
+    """The one rule for "already seeded": what ``database_url`` holds, judged against ``config``.
 
     Judged by the row counts and user 1's channel (which the seed decides); cheap enough to ask
-    before every report.
+    before every report or ``serve``. Imports added since make it no longer the population.
     """
     engine = make_engine(database_url)
     try:
         if not inspect(engine).has_table("projects"):
-            return None
+            return Contents(dict.fromkeys(SEEDED, 0), is_population=False)
         with engine.connect() as conn:
             counts = _counts(conn, {name: TABLES[name] for name in SEEDED})
             first_channel = conn.scalar(
@@ -173,13 +183,15 @@ def seeded_counts(database_url: str, config: SeedConfig) -> dict[str, int] | Non
     finally:
         engine.dispose()
     expected = Catalogue(seed=config.seed).user_channel_id(0)
-    if (counts["users"], counts["projects"], first_channel) != (
-        config.users,
-        config.projects,
-        expected,
-    ):
-        return None
-    return counts
+    asked = (config.users, config.projects, expected)
+    return Contents(counts, (counts["users"], counts["projects"], first_channel) == asked)
+
+
+def seeded_counts(database_url: str, config: SeedConfig) -> dict[str, int] | None:
+    """Rows per table if the database holds exactly ``config``'s population (:func:`contents`),
+    else None."""
+    held = contents(database_url, config)
+    return held.rows if held.is_population else None
 
 
 def _load(

@@ -12,7 +12,7 @@ from reference.db import make_engine
 from reference.models import User
 from reference.settings import redact_url
 from tests.ytscale.seed.helpers import SMALL, TINY
-from ytscale.seed import SeedError, seed, seeded_counts
+from ytscale.seed import SEEDED, Contents, SeedError, contents, seed, seeded_counts
 
 
 def test_refuses_a_non_empty_database_and_leaves_it_alone(url: str) -> None:
@@ -49,3 +49,12 @@ def test_the_refusal_and_the_summary_hide_the_password(url: str) -> None:
     assert "s3cret" not in str(refused.value) and "***" in str(refused.value)
     assert seed(with_password, TINY, replace=True).database == redact_url(with_password)
     assert summary.database == redact_url(url)
+
+
+def test_contents_judge_a_database_against_the_population(url: str) -> None:
+    empty = contents(url, TINY)
+    assert empty == Contents(dict.fromkeys(SEEDED, 0), is_population=False)
+    rows = seed(url, TINY).rows
+    assert contents(url, TINY) == Contents(rows, is_population=True)
+    assert not contents(url, replace(TINY, seed=2)).is_population
+    assert not contents(url, replace(TINY, videos_per_user=2)).is_population
