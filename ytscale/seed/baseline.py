@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from reference.db import make_engine
 from reference.models import Base
 from reference.videos import watch_url
+from ytscale.instruments.scratch import scratch_schema
 from ytscale.seed.backends import Backend, backend_for
 from ytscale.seed.population import PROJECTS, SEEDED
 
@@ -121,16 +122,5 @@ def _scratch(database_url: str) -> Iterator[str]:
             for file in files:
                 file.unlink(missing_ok=True)
         return
-    schema = f"ytscale_raw_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(database_url)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        try:
-            scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
-            yield scoped.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
+    with scratch_schema(database_url, f"ytscale_raw_{uuid.uuid4().hex[:8]}") as scoped:
+        yield scoped
