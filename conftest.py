@@ -10,15 +10,15 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from reference import kv
 from reference.db import make_engine
 from reference.models import Base
 from tests.backends import DATABASES, POSTGRES_ENV, REDIS_ENV, RUN_ID, STORES, require_env
+from ytscale.instruments.scratch import scratch_schema
 
 
 @pytest.fixture(autouse=True)
@@ -34,16 +34,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A URL whose connections land in a schema of this run's own, dropped at the end."""
-    base = require_env(POSTGRES_ENV)
-    schema = f"ytscale_{RUN_ID}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with scratch_schema(require_env(POSTGRES_ENV), f"ytscale_{RUN_ID}") as url:
+        yield url
 
 
 def database_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -8,11 +8,7 @@ same run. ``-m quick`` selects the subset CI runs.
 from __future__ import annotations
 
 import os
-import platform
-import sqlite3
-import subprocess
 from collections.abc import Callable, Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,8 +19,8 @@ from benchmarks.datasets import Datasets
 from benchmarks.slow import SLOW_ENV, effective_variant
 from reference import kv
 from reference.db import make_engine
-from reference.settings import PROJECT_ROOT
 from tests.backends import DATABASES, POSTGRES_ENV, REDIS_ENV
+from ytscale.report.manifest import revision, versions
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,36 +74,12 @@ def pytest_benchmark_update_machine_info(
     config: pytest.Config, machine_info: dict[str, Any]
 ) -> None:
     """Record what the figures were measured with: commit, versions, servers, load."""
-    machine_info["git"] = _git()
+    machine_info["git"] = revision()
     machine_info["cpu_count"] = os.cpu_count()
     machine_info["load_average"] = os.getloadavg()
-    machine_info["versions"] = {
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        **{name: _version(name) for name in _PACKAGES},
-    }
+    machine_info["versions"] = versions()
     machine_info["servers"] = _servers()
     machine_info["slowed"] = os.environ.get(SLOW_ENV, "")
-
-
-_PACKAGES = ("sqlalchemy", "psycopg", "redis", "fakeredis", "pytest-benchmark", "celery", "httpx")
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _git() -> dict[str, Any]:
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-        )
-        return done.stdout.strip()
-
-    return {"sha": run("rev-parse", "HEAD"), "dirty": bool(run("status", "--porcelain"))}
 
 
 def _servers() -> dict[str, str | None]:

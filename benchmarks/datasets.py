@@ -13,10 +13,10 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import Engine, Table, text
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -25,6 +25,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from reference.db import make_engine
 from reference.settings import VAR_DIR
+from ytscale.instruments.scratch import scratch_schema
 
 CACHE_DIR = VAR_DIR / "bench"
 #: Fills the created tables: ``builder(conn, **params)``.
@@ -49,7 +50,7 @@ class Datasets:
         self._postgres_base = postgres_base
         self._run = uuid.uuid4().hex[:8]
         self._engines: dict[tuple[str, str], Engine] = {}
-        self._schemas: list[str] = []
+        self._schemas = ExitStack()
         self._scratch = CACHE_DIR / "scratch" / self._run
 
     def engine(
@@ -81,12 +82,7 @@ class Datasets:
     def close(self) -> None:
         for engine in self._engines.values():
             engine.dispose()
-        if self._schemas and self._postgres_base:
-            admin = make_engine(self._postgres_base)
-            with admin.begin() as conn:
-                for schema in self._schemas:
-                    conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
+        self._schemas.close()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _sqlite(self, label: str, build: _Build, cache: bool) -> Engine:
@@ -111,15 +107,8 @@ class Datasets:
         if not self._postgres_base:
             raise RuntimeError("no PostgreSQL URL: the postgresql param should have skipped")
         schema = f"ytscale_bench_{self._run}_{label.replace('-', '_')}"
-        admin = make_engine(self._postgres_base)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.dispose()
-        self._schemas.append(schema)
-        sep = "&" if "?" in self._postgres_base else "?"
-        engine = make_engine(
-            f"{self._postgres_base}{sep}options={quote(f'-csearch_path={schema}')}"
-        )
+        url = self._schemas.enter_context(scratch_schema(self._postgres_base, schema))
+        engine = make_engine(url)
         build.into(engine)
         return engine
 

@@ -22,7 +22,7 @@ from locust import FastHttpUser, events, task
 from locust.env import Environment
 
 from loadtests import rate, thresholds  # noqa: F401  (their command-line options and listeners)
-from loadtests.population import Population
+from loadtests.population import LoadPopulation
 from loadtests.rate import (
     HoldRate,  # noqa: F401  (Locust runs the shape it finds here)
     OpenArrivals,
@@ -41,7 +41,7 @@ class ApiUser(OpenArrivals, FastHttpUser):
 
     # Set at test start from the command line (one parse, shared by every user of the process).
     target: Target
-    population: Population
+    population: LoadPopulation
     library: Library
 
     def on_start(self) -> None:

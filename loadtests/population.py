@@ -1,7 +1,7 @@
 """The population model: how many requests a second 100,000 users make at the busiest hour.
 
 ```python
-population = Population()                 # 100,000 users, 20 % active a day, 40 requests each, ×3
+population = LoadPopulation()             # 100,000 users, 20 % active a day, 40 requests each, ×3
 population.peak_rps                       # 27.8: the rate a load test must hold
 population.rates()                        # {"check_videos": 8.3, "quota": 6.9, ...}
 virtual_users(population.peak_rps, 2.0)   # 56 Locust users, each pacing one request per 2 s
@@ -37,8 +37,11 @@ ACTIONS = (*DEFAULT_MIX, "ping")
 
 
 @dataclass(frozen=True)
-class Population:
-    """Who uses the service and how much, from which the request rate to hold follows."""
+class LoadPopulation:
+    """Who uses the service and how much, from which the request rate to hold follows.
+
+    The people a load test stands in for; the rows the seed writes are ``SeededRows``.
+    """
 
     users: int = 100_000
     #: Share of users who use the service on a given day.

@@ -27,12 +27,12 @@ from locust import LoadTestShape, events
 from locust.argument_parser import LocustArgumentParser
 
 from loadtests import target  # noqa: F401  (registers --population-users, which this reads)
-from loadtests.population import DEFAULT_MIX, Population, parse_mix, virtual_users
+from loadtests.population import DEFAULT_MIX, LoadPopulation, parse_mix, virtual_users
 
 
-def population(options: Any) -> Population:
+def population(options: Any) -> LoadPopulation:
     """The population the command line describes."""
-    return Population(
+    return LoadPopulation(
         users=options.population_users,
         active_share=options.active_share,
         actions_per_active_user=options.actions_per_user,
@@ -106,7 +106,7 @@ class HoldRate(LoadTestShape):
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: LocustArgumentParser) -> None:
-    defaults = Population()
+    defaults = LoadPopulation()
     group = parser.add_argument_group("ytscale rate", "the request rate to hold (open arrivals)")
     group.add_argument("--target-rps", type=float, default=0.0, help="default: the peak rate")
     group.add_argument(

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 from reference.strategies import SyncStrategy
 
@@ -100,10 +101,10 @@ class Settings:
     def describe(self) -> dict[str, str]:
         """The settings without secrets, for banners and run manifests."""
         return {
-            "database_url": _redact(self.database_url),
-            "redis_url": _redact(self.redis_url),
+            "database_url": redact_url(self.database_url),
+            "redis_url": redact_url(self.redis_url),
             "youtube_url": self.youtube_url,
-            "broker_url": _redact(self.broker_url),
+            "broker_url": redact_url(self.broker_url),
             "daily_quota": str(self.daily_quota),
             "user_quota": str(self.user_quota),
             "sync_strategy": self.sync_strategy.value,
@@ -113,11 +114,19 @@ class Settings:
         }
 
 
-def _redact(url: str) -> str:
-    """Hide a password in ``scheme://user:password@host``."""
+def redact_url(url: str) -> str:
+    """``url`` with its password hidden, in ``scheme://user:password@host`` and in a
+    ``password=`` query value (libpq's and redis-py's other spelling of it)."""
     scheme, sep, rest = url.partition("://")
-    creds, at, host = rest.rpartition("@")
-    if not (sep and at and ":" in creds):
+    if not sep:
         return url
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    rest, q, query = rest.partition("?")
+    creds, at, host = rest.rpartition("@")
+    if at and ":" in creds:
+        rest = f"{creds.split(':', 1)[0]}:***@{host}"
+    if query:
+        query = "&".join(
+            f"{key}=***" if unquote_plus(key).lower() == "password" and eq else f"{key}{eq}{value}"
+            for key, eq, value in (item.partition("=") for item in query.split("&"))
+        )
+    return f"{scheme}://{rest}{q}{query}"

@@ -78,11 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", type=Path, metavar="PATH", help="write the summary as JSON to PATH"
     )
     seed_parser.set_defaults(run=run_seed)
-    for name, (module, summary) in DELEGATED.items():
-        # The command parses its own options (and --help), so everything after its name passes on.
-        delegated = commands.add_parser(name, help=summary, add_help=False)
-        delegated.add_argument("argv", nargs=argparse.REMAINDER)
-        delegated.set_defaults(run=_delegate(module))
+    for name, (_, summary) in DELEGATED.items():
+        # Listed for the main --help only: main() hands these commands their argv unparsed.
+        commands.add_parser(name, help=summary, add_help=False)
     return parser
 
 
@@ -129,13 +127,6 @@ def _entry(target: str) -> Callable[[list[str]], int]:
     module, _, function = target.partition(":")
     entry: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
     return entry
-
-
-def _delegate(target: str) -> Command:
-    def run(args: argparse.Namespace) -> int:
-        return _entry(target)(list(args.argv))
-
-    return run
 
 
 def _seed(args: argparse.Namespace, *, raw_baseline: bool) -> SeedSummary:

@@ -26,14 +26,11 @@ from typing import TextIO
 
 import httpx
 import uvicorn
-from sqlalchemy import func, select
 
 from reference import tasks
 from reference.api import create_app
 from reference.auth import token_for
-from reference.db import make_engine
 from reference.metrics import Metrics, metered
-from reference.models import Project, User
 from reference.services import Services
 from reference.settings import FAKE_YOUTUBE_URL, Settings
 from ytscale import seed
@@ -135,25 +132,18 @@ def _ensure_seeded(url: str, config: seed.SeedConfig, reseed: bool, out: TextIO)
     """Seed ``url`` with ``config``'s population if it holds no users (or ``reseed``); say what
     it holds. A database a previous run added imports to is served as it is."""
     seed.create_schema(url)
-    if reseed or not (held := _count(url, User)):
+    held = seed.contents(url, config)
+    if reseed or not held.rows["users"]:
         print(f"seeding {config.users:,} users × {config.videos_per_user} videos ...", file=out)
         out.flush()
         summary = seed.seed(url, config, replace=reseed)
-        held, note = config.users, f"seeded in {summary.seconds:.1f} s"
-    elif held != config.users:
-        note = f"not the {config.users:,} asked: --reseed rebuilds it"
+        rows, note = summary.rows, f"seeded in {summary.seconds:.1f} s"
+    elif held.is_population:
+        rows, note = held.rows, "seeded before"
     else:
-        note = "seeded before"
-    return f"{held:,} users, {_count(url, Project):,} projects ({note})"
-
-
-def _count(url: str, model: type[User] | type[Project]) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.scalar(select(func.count()).select_from(model)) or 0)
-    finally:
-        engine.dispose()
+        rows = held.rows
+        note = "not the population asked, or imported to since: --reseed rebuilds it"
+    return f"{rows['users']:,} users, {rows['projects']:,} projects ({note})"
 
 
 def _youtube(

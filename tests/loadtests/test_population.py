@@ -8,14 +8,14 @@ from loadtests.population import (
     ACTIONS,
     DEFAULT_MIX,
     SECONDS_PER_DAY,
-    Population,
+    LoadPopulation,
     parse_mix,
     virtual_users,
 )
 
 
 def test_the_default_population_holds_its_peak_rate() -> None:
-    population = Population()
+    population = LoadPopulation()
     # 100,000 users × 20 % active × 40 requests = 800,000 requests a day; ×3 at the peak.
     assert population.daily_requests == pytest.approx(800_000)
     assert population.mean_rps == pytest.approx(800_000 / SECONDS_PER_DAY)
@@ -24,19 +24,19 @@ def test_the_default_population_holds_its_peak_rate() -> None:
 
 
 def test_the_rate_scales_with_each_assumption() -> None:
-    base = Population()
-    assert Population(users=200_000).peak_rps == pytest.approx(2 * base.peak_rps)
-    assert Population(active_share=0.1).peak_rps == pytest.approx(base.peak_rps / 2)
-    assert Population(actions_per_active_user=120).peak_rps == pytest.approx(3 * base.peak_rps)
-    assert Population(peak_factor=1).peak_rps == pytest.approx(base.mean_rps)
+    base = LoadPopulation()
+    assert LoadPopulation(users=200_000).peak_rps == pytest.approx(2 * base.peak_rps)
+    assert LoadPopulation(active_share=0.1).peak_rps == pytest.approx(base.peak_rps / 2)
+    assert LoadPopulation(actions_per_active_user=120).peak_rps == pytest.approx(3 * base.peak_rps)
+    assert LoadPopulation(peak_factor=1).peak_rps == pytest.approx(base.mean_rps)
 
 
 def test_rates_split_the_total_by_the_normalised_mix() -> None:
-    population = Population(mix={"quota": 3, "sources": 1})
+    population = LoadPopulation(mix={"quota": 3, "sources": 1})
     assert population.shares() == {"quota": 0.75, "sources": 0.25}
     assert population.rates(100) == {"quota": 75.0, "sources": 25.0}
-    default = Population().rates()
-    assert sum(default.values()) == pytest.approx(Population().peak_rps)
+    default = LoadPopulation().rates()
+    assert sum(default.values()) == pytest.approx(LoadPopulation().peak_rps)
     assert set(default) == set(DEFAULT_MIX)
     assert default["import_channel"] < default["import_video"] < default["check_videos"]
 
@@ -56,7 +56,7 @@ def test_rates_split_the_total_by_the_normalised_mix() -> None:
 )
 def test_impossible_populations_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        Population(**kwargs)  # type: ignore[arg-type]
+        LoadPopulation(**kwargs)  # type: ignore[arg-type]
 
 
 def test_virtual_users_are_rate_times_pacing_rounded_up() -> None:

@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from reference.settings import FAKE_REDIS_URL, FAKE_YOUTUBE_URL, Settings
+from reference.settings import FAKE_REDIS_URL, FAKE_YOUTUBE_URL, Settings, redact_url
 from reference.strategies import SyncStrategy
 
 
@@ -61,3 +61,24 @@ def test_a_strategy_given_by_name_is_held_as_the_member() -> None:
     assert s.sync_strategy.interval == SyncStrategy.FEED_POLLING.interval
     with pytest.raises(ValueError, match="unknown sync strategy 'carrier_pigeon'"):
         Settings(sync_strategy="carrier_pigeon")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://u:pw@127.0.0.1/test", "postgresql+psycopg://u:***@127.0.0.1/test"),
+        ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+        (
+            "postgresql://u@db/test?sslmode=require&password=pw&options=-csearch_path%3Dx",
+            "postgresql://u@db/test?sslmode=require&password=***&options=-csearch_path%3Dx",
+        ),
+        ("redis://cache:6379/0?PASSWORD=pw", "redis://cache:6379/0?PASSWORD=***"),
+        ("postgresql://u:p@ss@db/x?password=q", "postgresql://u:***@db/x?password=***"),
+        ("sqlite:///var/ytscale.db", "sqlite:///var/ytscale.db"),
+        ("postgresql://u@db/test?passwords=kept", "postgresql://u@db/test?passwords=kept"),
+        ("memory://", "memory://"),
+    ],
+    ids=["userinfo", "no-user", "query", "query-any-case", "both", "sqlite", "other-key", "bare"],
+)
+def test_redact_url_hides_every_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown

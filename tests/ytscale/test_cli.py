@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from ytscale.cli import build_parser, main
+from ytscale import cli
+from ytscale.cli import DELEGATED, build_parser, main
 
 SMALL = ["--users", "30", "--videos-per-user", "3"]
 
@@ -77,3 +79,18 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
 def test_now_takes_an_offset() -> None:
     args = build_parser().parse_args(["seed", "--now", "2025-06-01T12:00:00.5+02:00"])
     assert args.now.isoformat() == "2025-06-01T12:00:00+02:00"
+
+
+def test_a_delegated_command_gets_its_argv_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    received: list[tuple[str, list[str]]] = []
+
+    def entry(target: str) -> Callable[[list[str]], int]:
+        def run(argv: list[str]) -> int:
+            received.append((target, argv))
+            return 7
+
+        return run
+
+    monkeypatch.setattr(cli, "_entry", entry)
+    assert main(["serve", "--port", "0", "--help"]) == 7
+    assert received == [(DELEGATED["serve"][0], ["--port", "0", "--help"])]

@@ -1,1 +1,2 @@
-"""Measuring aids: statement counting, EXPLAIN plans, and the quota contention harness."""
+"""Measuring aids: statement counting, EXPLAIN plans, the quota contention harness, and scratch
+schemas on a shared PostgreSQL."""

@@ -1,9 +1,13 @@
-"""The run manifest: what produced a report (commit, versions, machine, settings, steps)."""
+"""The run manifest: what produced a report (commit, versions, machine, settings, steps).
+
+:func:`revision` and :func:`versions` are also what the benchmarks record of their run.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -28,8 +32,17 @@ def git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
+def revision() -> dict[str, Any]:
+    """The commit checked out and whether the tree differs from it (None: git cannot say)."""
+    status = git("status", "--porcelain")
+    return {"sha": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
+
+
 def versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {"python": platform.python_version()}
+    found: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
     for name in PACKAGES:
         try:
             found[name] = metadata.version(name)
@@ -49,11 +62,11 @@ def machine() -> dict[str, Any]:
 
 
 def manifest(settings: Settings, steps: list[dict[str, Any]], argv: list[str]) -> dict[str, Any]:
-    status = git("status", "--porcelain")
+    commit = revision()
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_sha": git("rev-parse", "HEAD"),
-        "git_dirty": bool(status) if status is not None else None,
+        "git_sha": commit["sha"],
+        "git_dirty": commit["dirty"],
         "argv": argv,
         "versions": versions(),
         "machine": machine(),
