@@ -43,6 +43,7 @@ from reference.migrate import upgrade
 from reference.models import Project, User
 from reference.projects import NewProject, upsert_project
 from reference.youtube.parse import JsonDict
+from ytscale.instruments.scratch import scratch_schema
 
 Pattern = Literal["report", "ours"]
 #: What one racing worker ended with: it inserted, it found a row, or the error it met.
@@ -358,16 +359,5 @@ def _scratch(database_url: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="ytscale-duplicates-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'scratch.db'}"
         return
-    schema = f"ytscale_dup_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(database_url)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        try:
-            scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
-            yield scoped.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    finally:
-        admin.dispose()
+    with scratch_schema(database_url, f"ytscale_dup_{uuid.uuid4().hex[:8]}") as scoped:
+        yield scoped
