@@ -13,14 +13,18 @@ Everything is read from the run's own files (``claims.json``, ``measurements.jso
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reference.settings import PROJECT_ROOT
 from reference.youtube.parse import JsonDict
 
 VERDICTS = ("holds", "partly", "fails", "unmeasured")
+# An absolute path, alone or after a URL's "sqlite:///".
+_ABSOLUTE = re.compile(r"(?<![\w:/])/[^\s,;`'\"]+|(?<=sqlite:///)/[^\s,;`'\"]+")
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,11 @@ def provenance(manifest: JsonDict) -> str:
     load = machine.get("load_average")
     settings = manifest.get("settings") or {}
     backends = ", ".join(
-        f"{k}={settings[k]}" for k in ("database_url", "redis_url", "broker_url") if k in settings
+        f"{k}={_portable(settings[k])}"
+        for k in ("database_url", "redis_url", "broker_url")
+        if k in settings
     )
-    command = " ".join(["./do report", *manifest.get("argv", [])])
+    command = " ".join(["./do report", *map(_portable, manifest.get("argv", []))])
     return (
         f"commit {sha}{dirty}; {machine.get('cpus')} CPUs, {machine.get('platform')}; "
         f"load average {', '.join(f'{x:.2f}' for x in load) if load else 'unknown'}; "
@@ -147,6 +153,18 @@ def compare(old: Path, new: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _portable(text: str) -> str:
+    """``text`` without this machine's absolute paths: the project's relative, others elided."""
+
+    def shorten(match: re.Match[str]) -> str:
+        path = Path(match.group(0))
+        if path.is_relative_to(PROJECT_ROOT):
+            return str(path.relative_to(PROJECT_ROOT))
+        return f"…/{path.name}"
+
+    return _ABSOLUTE.sub(shorten, text)
 
 
 def _change(was: Any, now: Any) -> str:

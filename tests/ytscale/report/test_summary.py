@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from reference.settings import PROJECT_ROOT
 from ytscale.report.summary import compare, conclusion, markdown, provenance
 
 CLAIMS = [
@@ -89,3 +90,14 @@ def test_compare_names_the_missing_run_and_what_to_do(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run", CLAIMS, MANIFEST)
     with pytest.raises(ValueError, match=r"empty.*claims\.json is missing: run ./do report"):
         compare(tmp_path / "empty", run)
+
+
+def test_provenance_shows_no_absolute_path_of_this_machine() -> None:
+    where = {
+        "argv": ["--out", "/tmp/elsewhere/report1", "--quick"],
+        "settings": {"database_url": f"sqlite:///{PROJECT_ROOT / 'var' / 'ytscale.db'}"},
+    }
+    line = provenance(where)
+    assert "database_url=sqlite:///var/ytscale.db" in line
+    assert "`./do report --out …/report1 --quick`" in line
+    assert "/tmp" not in line and str(PROJECT_ROOT) not in line
