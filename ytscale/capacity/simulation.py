@@ -115,6 +115,8 @@ class SimResult:
     queue_delays: FloatArray = field(repr=False)
     #: Per sync that ran: its first start − the moment its source became due.
     sync_lags: FloatArray = field(repr=False)
+    #: When each completed sync finished (its first copy to finish), in completion order.
+    completion_times: FloatArray = field(repr=False)
     #: When every source had completed one sync (None: not within the horizon).
     first_cycle_s: float | None
     mean_resync_interval_s: float
@@ -223,6 +225,7 @@ class _Simulation:
         self.quota_window = 0
         self.delays: list[float] = []
         self.lags: list[float] = []
+        self.completions: list[float] = []
 
     # --- driver --------------------------------------------------------------------------------
 
@@ -382,6 +385,7 @@ class _Simulation:
             self.counts.refused += 1
         else:
             self.counts.completed += 1
+            self.completions.append(t)
             self._record_sync(self.ev_source[e], t)
         self.in_flight -= 1
         # The source is due again; finish times only grow, so the due list stays sorted.
@@ -452,6 +456,7 @@ class _Simulation:
             finished_tasks=self.finished,
             queue_delays=np.asarray(self.delays),
             sync_lags=np.asarray(self.lags),
+            completion_times=np.asarray(self.completions),
             first_cycle_s=self.first_cycle_s,
             mean_resync_interval_s=(
                 self.resync_sum / self.resync_count if self.resync_count else math.nan
