@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import math
 import random
@@ -335,7 +336,12 @@ class Catalogue:
 
     def video(self, channel: int | ChannelSpec, number: int) -> VideoSpec:
         """Video ``number`` of a channel (index or spec), whether or not it is public yet."""
-        spec = channel if isinstance(channel, ChannelSpec) else self.channel(channel)
+        index = channel.index if isinstance(channel, ChannelSpec) else channel
+        self._check_index(index)
+        return _cached_video(self.seed, self.n_channels, index, number)
+
+    def _video(self, index: int, number: int) -> VideoSpec:
+        spec = self.channel(index)
         if spec.spacing_s is None:
             raise IndexError(f"channel {spec.index} never uploads")
         rng = random.Random(_hash(self.seed, _S_VIDEO, spec.index, number))
@@ -511,3 +517,17 @@ def _spelling(rng: random.Random, word: str) -> str:
 
 def _pretty(word: str) -> str:
     return word[:1].upper() + word[1:]
+
+
+# A video is a pure function of (seed, channels, index, number) and building one costs ~0.1 ms:
+# every playlist page and video read builds dozens, so the fake's own CPU would otherwise compete
+# with the pipeline it serves (the capacity windows read 5,000 channels per window). Bounded at
+# ~180 MB (about 700 B a video).
+@functools.lru_cache(maxsize=1 << 18)
+def _cached_video(seed: int, n_channels: int, index: int, number: int) -> VideoSpec:
+    return _canonical(seed, n_channels)._video(index, number)
+
+
+@functools.cache
+def _canonical(seed: int, n_channels: int) -> Catalogue:
+    return Catalogue(seed, n_channels)
