@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
+from celery.worker import WorkController
 
 from reference.tasks import IMPORT_QUEUE, SYNC_QUEUE, YtscaleCelery
 
 
 @contextmanager
-def embedded_worker(app: YtscaleCelery, concurrency: int = 10) -> Iterator[None]:
+def embedded_worker(app: YtscaleCelery, concurrency: int = 10) -> Iterator[WorkController]:
     """Run a worker (threads pool) in this process, consuming both queues, until the block ends."""
     with start_worker(
         app,
@@ -23,5 +24,5 @@ def embedded_worker(app: YtscaleCelery, concurrency: int = 10) -> Iterator[None]
         perform_ping_check=False,
         queues=[IMPORT_QUEUE, SYNC_QUEUE],
         shutdown_timeout=30,
-    ):
-        yield
+    ) as worker:
+        yield worker
