@@ -74,8 +74,11 @@ CYCLE_S: Final = 1_800.0
 TOLERANCE: Final = 0.10
 #: C11: "within ±5%".
 ACCURACY: Final = 0.05
-#: C13: a window holds when the backlog left at the day's end is under 5% of a window's dispatch.
+#: C13: a window holds when under 5% of its syncs are left undone at its end.
 BACKLOG_SHARE: Final = 0.05
+#: C13: the report's setup, whose window is measured: 10 single-slot workers.
+REPORT_SLOTS: Final = 10
+IN_WINDOW: Final = "syncs in the window"
 #: C15: fast means the open breaker answers without a request in under 1 ms.
 FAST_S: Final = 0.001
 
@@ -254,15 +257,37 @@ def c12_per_user(m: Measurements) -> tuple[Outcome, str]:
     return ("fails" if shared else "holds"), text
 
 
+def report_window(m: Measurements) -> dict[str, Any]:
+    """The measured windows of the report's own setup (its stagger, its 10 workers), judged."""
+    runs = [
+        p
+        for p in get(m, "windows", "points")
+        if p["stagger"] == "report" and p["slots"] == REPORT_SLOTS and not p["saturated"]
+    ]
+    if not runs:
+        raise Missing(f"windows: a judged run of the report's stagger at {REPORT_SLOTS} slots")
+    sources = get(m, "windows", "config", "sources")
+    done = [p["in_window"] for p in runs]
+    predicted = [r["predicted"] for p in runs for r in p["rows"] if r["metric"] == IN_WINDOW]
+    return {"runs": len(runs), "sources": sources, "done": done, "predicted": predicted}
+
+
 def c13_stagger(m: Measurements) -> tuple[Outcome, str]:
     sim = get(m, "capacity", "simulation")
-    cap = get(m, "capacity", "params", "cap_per_window")
-    backlog, completed = sim["final_backlog"], sim["completed"]
+    window = report_window(m)
+    sources, done = window["sources"], window["done"]
+    model = f" (model {_span(window['predicted'])})" if window["predicted"] else ""
     text = (
-        f"simulated day: backlog {backlog:,} at the end, {min(completed):,}–{max(completed):,} "
-        f"completed per window of {cap:,}; the report's test times only the enqueueing"
+        f"measured: {_span(done)} of {sources:,} syncs done within the window at "
+        f"{REPORT_SLOTS} slots over {window['runs']} run(s){model}; simulated day: backlog "
+        f"{sim['final_backlog']:,} at the end; the report's test times only the enqueueing"
     )
-    return ("holds" if backlog <= BACKLOG_SHARE * cap else "fails"), text
+    return ("holds" if min(done) >= (1 - BACKLOG_SHARE) * sources else "fails"), text
+
+
+def _span(values: list[int]) -> str:
+    """``1,640`` or ``1,640–1,702``: the range of some counts."""
+    return "–".join(dict.fromkeys(f"{x:,}" for x in (min(values), max(values))))
 
 
 def c14_rate_limit(m: Measurements) -> tuple[Outcome, str]:
@@ -360,7 +385,8 @@ CLAIMS: Final = (
           "reference/quota/costs.py; fake YouTube (measure.shared_budget)", c12_per_user),
     Claim("C13", "The 0–900 s stagger keeps the load even and the sync-capacity test proves "
           "the window holds", "< 900 s, window holds",
-          "ytscale/capacity/simulation.py, one simulated day", c13_stagger),
+          "ytscale/report/window.py: whole windows measured; ytscale/capacity/simulation.py",
+          c13_stagger),
     Claim("C14", "100 tasks/min per worker rate limit is sufficient", "sufficient",
           "ytscale/capacity/analytic.py constraints", c14_rate_limit),
     Claim("C15", "The circuit breaker fails fast when YouTube is down", "fails fast",

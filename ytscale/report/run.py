@@ -40,15 +40,19 @@ class Scale:
 
     users: int
     windows: int
-    validation_sources: int
-    validation_calibration: int
+    #: The capacity windows (issue 12): sources per window, worker slots, repeats per point.
+    window_sources: int
+    window_slots: tuple[int, ...]
+    window_repeats: int
     #: The sync-strategy run (issue 7): sources, and simulated days.
     strategy_sources: int
     strategy_days: float
 
     @classmethod
     def of(cls, quick: bool) -> Scale:
-        return cls(1_000, 8, 60, 30, 40, 1.0) if quick else cls(100_000, 96, 300, 100, 300, 2.0)
+        if quick:
+            return cls(1_000, 8, 400, (3, 10), 2, 40, 1.0)
+        return cls(100_000, 96, 5_000, (5, 10, 20, 35), 2, 300, 2.0)
 
 
 @dataclass
@@ -165,15 +169,21 @@ def step_capacity(run: Run) -> str:
     return f"{run.scale.windows} windows simulated"
 
 
-def step_validation(run: Run) -> str:
-    from ytscale.report.validation import ValidationConfig, validate
+def step_windows(run: Run) -> str:
+    from ytscale.report.window import WindowConfig, measure_windows
 
-    config = ValidationConfig(
-        sources=run.scale.validation_sources, calibration=run.scale.validation_calibration
+    config = WindowConfig(
+        sources=run.scale.window_sources,
+        slots=run.scale.window_slots,
+        repeats=run.scale.window_repeats,
     )
-    result = validate(run.settings, config)
-    run.measurements["validation"] = result.as_dict()
-    return f"model error at most {result.max_abs_error:.1%} ({result.broker} broker)"
+    result = measure_windows(run.settings, config, progress=log)
+    run.measurements["windows"] = result
+    error = result["max_abs_error"]
+    judged = sum(not p["saturated"] for p in result["points"])
+    worst = "no point judged" if error is None else f"model error at most {error:.1%}"
+    points = len(result["points"])
+    return f"{judged} of {points} windows judged, {worst} ({result['broker']} broker)"
 
 
 def step_strategies(run: Run) -> str:
@@ -238,7 +248,7 @@ STEPS: dict[str, Callable[[Run], str]] = {
     "bench": step_bench,
     "measure": step_measure,
     "capacity": step_capacity,
-    "validation": step_validation,
+    "windows": step_windows,
     "strategies": step_strategies,
     "collect": step_collect,
     "claims": step_claims,

@@ -71,6 +71,15 @@ def contention(
     return {"store": store, "schedules": {"hold-one": schedule}, "race": race}
 
 
+def windows(done: int, predicted: int, *, saturated: bool, slots: int = 10) -> dict[str, Any]:
+    """Two measured windows of the report's stagger at ``slots`` slots."""
+    rows = [{"metric": "syncs in the window", "predicted": predicted, "measured": done,
+             "error": (done - predicted) / predicted}]  # fmt: skip
+    point = {"stagger": "report", "slots": slots, "in_window": done, "saturated": saturated,
+             "rows": rows}  # fmt: skip
+    return {"config": {"sources": 5_000}, "points": [dict(point, repeat=r) for r in (0, 1)]}
+
+
 def passing() -> dict[str, Any]:
     """Measurements under which every claim of the report would hold."""
     return {
@@ -91,6 +100,7 @@ def passing() -> dict[str, Any]:
             "constraints_at_users": [
                 {"name": "quota", "demand": 9_000.0, "capacity": 10_000.0, "unit": "units/day"}],
         },
+        "windows": windows(4_990, 5_000, saturated=False),
         "call_costs": {"video_fetch_3_parts": 3, "channel_info": 1, "listing_page": 1,
                        "listing_pages_3": 3},
         "accuracy": {"report_units": 102, "truth_units": 100, "report_error": 0.02,
@@ -120,6 +130,7 @@ FAILING = {
     "C11": ("accuracy", {"report_units": 25, "truth_units": 13, "report_error": 0.92,
                          "ours_error": 0.0}),
     "C12": ("shared_budget", {"second_user_refused": True}),
+    "C13": ("windows", windows(1_650, 1_640, saturated=False)),
     "C15": ("breaker", {"with": {"calls": 10, "requests": 40, "failed_fast": 0,
                                  "s_per_fast_call": None},
                         "without": {"calls": 10, "requests": 40, "s_per_call": 2.0}}),
@@ -131,7 +142,6 @@ CAPACITY_FAILING = {
     "C6": {"utilisation": 2.78},
     "C7": {"cycle_50k_s": 25_000.0},
     "C8": {"per_window_capacity": 1_800.0},
-    "C13": {"simulation": {"final_backlog": 5_000, "completed": [1_800, 1_800]}},
     "C14": {"rate_limit_capacity_per_s": 1.0},
     "C16": {"constraints_at_users": [
         {"name": "quota", "demand": 9e6, "capacity": 10_000.0, "unit": "units/day"}]},
@@ -293,3 +303,28 @@ def test_validation_rejects_a_bad_verdict_and_a_missing_field() -> None:
     problems = validate_claims(data)
     assert any("C1" in p and "verdict" in p for p in problems)
     assert any("C2" in p and "evidence" in p for p in problems)
+
+
+def test_c13_cites_the_measured_windows_of_the_reports_setup() -> None:
+    m = passing()
+    m["windows"] = windows(1_650, 1_640, saturated=False)
+    verdict = next(v for v in audit(m) if v.id == "C13")
+    assert verdict.verdict == "fails"
+    assert "1,650 of 5,000 syncs done within the window at 10 slots over 2 run(s)" in (
+        verdict.measured
+    )
+    assert "(model 1,640)" in verdict.measured
+
+
+@pytest.mark.parametrize(
+    "found",
+    [windows(4_990, 5_000, saturated=True), windows(4_990, 5_000, saturated=False, slots=20)],
+    ids=["saturated", "other-slots"],
+)
+def test_c13_is_unmeasured_without_a_judged_window_at_the_reports_ten_slots(
+    found: dict[str, Any],
+) -> None:
+    m = passing()
+    m["windows"] = found
+    verdict = next(v for v in audit(m) if v.id == "C13")
+    assert verdict.verdict == "unmeasured"

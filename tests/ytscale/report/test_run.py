@@ -30,8 +30,11 @@ def test_quick_run_writes_every_output(quick_run: QuickRun) -> None:
     assert [s["step"] for s in manifest["steps"]] == list(STEPS)
     assert {s["step"] for s in manifest["steps"] if s["status"] == "skipped"} == set(skipped)
     assert manifest["settings"]["database_url"]
-    validation = json.loads((tmp_path / "measurements.json").read_text())["validation"]
-    assert {r["metric"] for r in validation["rows"]} >= {"throughput syncs/s", "makespan s"}
+    windows = json.loads((tmp_path / "measurements.json").read_text())["windows"]
+    assert {r["metric"] for p in windows["points"] for r in p["rows"]} >= {
+        "syncs in the window",
+        "window end s",
+    }
     index = (tmp_path / "html" / "index.html").read_text()
     assert all(f">{c.id}<" in index for c in CLAIMS)
     for name in NOTEBOOKS:

@@ -131,7 +131,14 @@ def test_the_faithful_sizes() -> None:
     }
     assert all(r["passed"] for r in tests["sync_capacity"]["variants"].values())
     quota = tests["quota_atomicity"]["variants"]
-    assert all(r["values"] == [{"final": 300, "expected": 300}] * 5 for r in quota.values())
+    # The report's sizes: 100 threads × 3 units, 5 runs. Ours is exact whatever the interleaving;
+    # fakeredis seldom lets the report's round trips interleave, but a loaded machine can.
+    assert quota["ours"]["values"] == [{"final": 300, "expected": 300}] * 5
+    assert all(
+        len(r["values"]) == 5
+        and all(v["expected"] == 300 and v["final"] <= 300 for v in r["values"])
+        for r in quota.values()
+    )
     n_plus_one = tests["n_plus_one"]["variants"]
     assert 0 < n_plus_one["before"]["failed"] < n_plus_one["before"]["runs"] == 100
     assert n_plus_one["after"]["passed"] and n_plus_one["ours"]["passed"]
