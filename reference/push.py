@@ -78,7 +78,9 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     method = (header or "").partition("=")[0].strip().lower()
     if method not in _DIGESTS or header is None:
         return False
-    return hmac.compare_digest(sign(secret, body, method), header.strip().lower())
+    # As bytes: compare_digest raises on a str with non-ASCII characters, which a header can carry.
+    expected = sign(secret, body, method).encode()
+    return hmac.compare_digest(expected, header.strip().lower().encode("utf-8", "replace"))
 
 
 def callback_for(settings: Settings, channel_id: str) -> str:

@@ -243,6 +243,7 @@ def test_the_duplicate_check_answers_each_url_with_one_query_whatever_the_librar
         ("post", "/v1/imports/videos", {}, 422, "body.url: Field required"),
         ("post", "/v1/imports/videos", {"url": VIDEO, "extra": 1}, 422, "body.extra"),
         ("post", "/v1/imports/channels", {"channel": "not a channel"}, 422, "'not a channel'"),
+        ("post", "/v1/imports/channels", {"channel": "https://[youtube.com/@a"}, 422, "IPv6"),
         ("post", "/v1/videos/check", {"urls": []}, 422, "body.urls"),
         ("post", "/v1/videos/check", {"urls": [VIDEO] * (MAX_CHECK_URLS + 1)}, 422, "at most 200"),
         ("post", "/v1/videos/check", {"urls": [VIDEO, 7]}, 422, "body.urls.1"),
@@ -269,6 +270,21 @@ def test_bad_input_gets_a_4xx_that_names_the_problem(
     assert answer.status_code == status, answer.text
     assert detail in answer.json()["detail"]
     assert requests_recorded(services) == 0
+
+
+CHANNEL = "UC" + "A" * 22
+
+
+def test_a_hub_verification_naming_an_unparseable_topic_is_refused(client: TestClient) -> None:
+    params = {"hub.mode": "subscribe", "hub.topic": "http://[...", "hub.challenge": "c"}
+    assert client.get(f"/websub/{CHANNEL}", params=params).status_code == 404
+
+
+def test_a_notification_with_a_non_ascii_signature_is_forged(client: TestClient) -> None:
+    # Latin-1 on the wire, as ASGI servers decode header bytes.
+    headers = {"X-Hub-Signature": "sha1=\u00e9t\u00e9".encode("latin-1")}
+    answer = client.post(f"/websub/{CHANNEL}", content=b"<feed/>", headers=headers)
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "forged")
 
 
 def test_a_body_over_the_limit_gets_413_declared_or_chunked(

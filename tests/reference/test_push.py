@@ -40,7 +40,8 @@ def test_a_signature_is_checked_against_an_independent_hmac(body: bytes, method:
 
 
 @pytest.mark.parametrize(
-    "header", [None, "", "sha1", "sha1=", "md5=0123", "sha1=zz", "=abc", "sha1 abc"]
+    "header",
+    [None, "", "sha1", "sha1=", "md5=0123", "sha1=zz", "=abc", "sha1 abc", "sha1=\u00e9\u00e9"],
 )
 def test_malformed_signature_headers_never_pass(header: str | None) -> None:
     assert not push.signature_ok("key", b"body", header)
