@@ -12,6 +12,7 @@ returned as they ended, and quota is spent only on videos the user does not have
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +40,8 @@ from reference.youtube.errors import (
     YouTubeUnavailable,
 )
 from reference.youtube.parse import Video
+
+log = logging.getLogger(__name__)
 
 #: The report's AI_ANALYSIS_BULK_THRESHOLD: imports of more videos than this skip tag matching.
 BULK_MATCH_THRESHOLD = 10
@@ -268,6 +271,8 @@ class Flushed:
     stored: int
     #: Why the flush stopped early (its rows wait for the next one), or None.
     error: str | None = None
+    #: Fetched videos of another channel than the one they were reported for: not stored.
+    foreign: int = 0
 
 
 def flush_uploads(
@@ -277,7 +282,9 @@ def flush_uploads(
 
     Each video is stored for every user with an active source on its channel; ids every such
     user has already cost nothing. A failed fetch (quota, YouTube down) hands its rows back, so
-    an upload waits for the next flush instead of being lost.
+    an upload waits for the next flush instead of being lost. A video whose details name another
+    channel than the feed or notification that reported it is dropped: a signature proves who
+    sent a notification, not that the video it names belongs to the channel.
     """
     now = now or services.clock()
     with services.sessions.begin() as session:
@@ -290,16 +297,20 @@ def flush_uploads(
     unwanted = [r.video_id for r in claimed if r.video_id not in needed_ids]
     with services.sessions.begin() as session:
         uploads.forget(session, unwanted)
-    requested = fetched = stored = 0
+    reported = {r.video_id: r.channel_id for r in claimed}
+    requested = fetched = stored = foreign = 0
     for start in range(0, len(needed), MAX_IDS_PER_CALL):
         batch = needed[start : start + MAX_IDS_PER_CALL]
         try:
-            videos = {v.id: v for v in services.youtube.videos(batch)}
+            found = services.youtube.videos(batch)
         except YouTubeError as exc:
             with services.sessions.begin() as session:
                 uploads.release(session, needed[start:])
-            return Flushed(len(claimed), requested, fetched, stored, f"{exc.reason}: {exc}")
-        requested, fetched = requested + len(batch), fetched + len(videos)
+            error = f"{exc.reason}: {exc}"
+            return Flushed(len(claimed), requested, fetched, stored, error, foreign)
+        videos = {v.id: v for v in found if v.channel_id == reported.get(v.id)}
+        requested, fetched = requested + len(batch), fetched + len(found)
+        foreign += len(found) - len(videos)
         chosen = set(batch)
         with services.sessions.begin() as session:
             for user_id, ids in wanted.items():
@@ -308,7 +319,9 @@ def flush_uploads(
                     stored_now = _store(services, session, user_id, mine, match=True)
                     stored += sum(r.created for r in stored_now.values())
             uploads.forget(session, batch)
-    return Flushed(len(claimed), requested, fetched, stored)
+    if foreign:
+        log.warning("flush: dropped %d videos reported for another channel than theirs", foreign)
+    return Flushed(len(claimed), requested, fetched, stored, foreign=foreign)
 
 
 def _who_wants(services: Services, pending: Sequence[uploads.Pending]) -> dict[int, list[str]]:

@@ -288,6 +288,27 @@ def test_a_notification_signed_for_another_channel_is_forged(make_stack: Any) ->
     assert answer.json()["outcome"] == "forged"
 
 
+def test_a_signed_notification_naming_another_channels_video_stores_nothing(
+    make_stack: Any,
+) -> None:
+    stack = make_stack("push")
+    catalogue = stack.catalogue
+    a = busy_channel(catalogue)
+    b = busy_channel(catalogue, a + 1)
+    add_source(stack, 1, a)
+    # The entry says channel a, as the callback's signature does; the video is b's.
+    spec_a, spec_b = catalogue.channel(a), catalogue.channel(b)
+    video_b = catalogue.video(spec_b, 0)
+    body = render_notification(
+        [(video_b, spec_a)], updated=stack.clock(), hub="hub", topic=topic_url(spec_a.id)
+    )
+    assert _post(stack, a, body, signed=True).json()["recorded"] == 1
+    flushed = pipeline.flush_uploads(stack.services, stack.clock())
+    assert (flushed.fetched, flushed.stored, flushed.foreign) == (1, 0, 1)
+    assert stack.video_ids(1) == []
+    assert count(stack.services, PendingUpload) == 0, "dropped, not retried for ever"
+
+
 def test_more_new_uploads_than_the_feed_lists_are_paged_from_the_playlist(
     make_stack: Any,
 ) -> None:
