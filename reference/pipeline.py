@@ -23,7 +23,7 @@ from typing import TypeVar
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from reference import projects, sources, uploads
+from reference import projects, push, sources, uploads
 from reference.clock import utc_now
 from reference.matching import Match, link_matches
 from reference.models import ContentSource, ImportRequest
@@ -172,7 +172,7 @@ def import_channel(services: Services, request_id: int, now: datetime | None = N
             channel_id=channel.id,
             uploads_playlist_id=playlist,
             last_video_id=newest,
-            next_sync_at=(now or services.clock()) + services.settings.sync_strategy.interval,
+            next_sync_at=_next_sync(services, session, channel.id, now or services.clock()),
         )
         _end(session, request_id, "imported", None)
     return Outcome(request_id, "imported", imported=imported)
@@ -210,10 +210,20 @@ def sync_source(services: Services, source_id: int, now: datetime | None = None)
             session,
             source_id,
             newest_video_id=newest or source.last_video_id,
-            next_sync_at=now + services.settings.sync_strategy.interval,
+            next_sync_at=_next_sync(services, session, source.channel_id, now),
             now=now,
         )
     return found
+
+
+def _next_sync(services: Services, session: Session, channel_id: str, now: datetime) -> datetime:
+    """When a source's next regular sync is due: the strategy's interval, except that under
+    ``push`` a channel without a live lease (the hub refused, or has not verified yet) gets no
+    notifications, so its feed is read as often as ``feed_polling`` reads it."""
+    strategy = services.settings.sync_strategy
+    if strategy.subscribes and not push.leased(session, channel_id, now):
+        return now + SyncStrategy.FEED_POLLING.interval
+    return now + strategy.interval
 
 
 def _page_uploads(services: Services, source: ContentSource) -> tuple[int, str | None]:

@@ -93,7 +93,8 @@ def api_schema(services: Services) -> Iterator[Any]:
     with services.sessions.begin() as session:
         session.add(ContentSource(user_id=1, channel_id=SYNCED, next_sync_at=utc_now()))
         session.flush()
-        push.due_channels(session, now=utc_now(), limit=10)  # the subscription we asked for
+        fingerprint = push.fingerprint(services.settings.secret)
+        push.due_channels(session, now=utc_now(), limit=10, secret=fingerprint)  # asked for
     app = create_app(services=services, celery_app=Recorder())  # type: ignore[arg-type]
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 

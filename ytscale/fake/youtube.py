@@ -76,7 +76,7 @@ from reference.youtube.parse import JsonDict
 from ytscale.fake.atom import render_feed
 from ytscale.fake.catalogue import DEFAULT_CHANNELS, EPOCH, Catalogue, ChannelSpec, SimClock
 from ytscale.fake.faults import Fault, FaultConfig, Faults
-from ytscale.fake.hub import DEFAULT_MAX_LEASE_S, Hub, SubscribeError
+from ytscale.fake.hub import DEFAULT_MAX_LEASE_S, Hub, HubUnavailable, SubscribeError
 from ytscale.fake.meter import QuotaMeter
 from ytscale.fake.resources import (
     channel_resource,
@@ -412,6 +412,8 @@ class FakeYouTube:
             self.hub.submit(fields)
         except SubscribeError as exc:
             return Answer(400, str(exc).encode(), content_type=_TEXT_TYPE)
+        except HubUnavailable as exc:
+            return Answer(503, str(exc).encode(), content_type=_TEXT_TYPE)
         return Answer(202, b"", content_type=_TEXT_TYPE)
 
     # -- list methods --------------------------------------------------------------------------
