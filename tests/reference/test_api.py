@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, func, select
 
 from reference import push, sources, tasks
 from reference.api import MAX_BODY_BYTES, create_app
+from reference.api.context import describe
 from reference.api.schemas import MAX_CHECK_URLS
 from reference.auth import token_for
 from reference.clock import utc_now
@@ -432,3 +433,8 @@ def test_an_import_through_the_worker_reports_its_duration_and_quota(
     )
     # videos.list costs 1 unit: the per-task figure the report's P1 item 3 asks for.
     assert 'ytscale_task_quota_units_sum{task="ytscale.import_video"} 1.0' in text
+
+
+def test_a_backend_error_quoting_its_url_shows_no_password() -> None:
+    error = ConnectionError("cannot reach redis://:hunter2@cache:6379/0 (timed out)")
+    assert describe(error) == "ConnectionError: cannot reach redis://:***@cache:6379/0 (timed out)"

@@ -314,7 +314,8 @@ class FakeYouTube:
         headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """Answer one request: ``params`` are the decoded query pairs, repeats allowed;
-        ``headers`` have lower-case names (only the hub reads them, and the body)."""
+        ``headers`` have lower-case names (the API key may come in one; the hub reads them, and
+        the body)."""
         if path.startswith(ADMIN_PREFIX):
             return self._admin(http_method, path[len(ADMIN_PREFIX) :], _merged(params))
         if path == FEED_PATH:
@@ -331,7 +332,8 @@ class FakeYouTube:
         if decision.fault is Fault.DROP:
             self._count("dropped")
             return Answer(0, b"", delay, dropped=True)
-        if not query.get("key"):
+        # Google takes the key as ?key= or, kept out of URLs and their logs, X-Goog-Api-Key.
+        if not (query.get("key") or (headers or {}).get("x-goog-api-key")):
             self._count("forbidden")
             message = "The request is missing a valid API key."
             return _json(403, Rejected(403, "forbidden", "global", message).body, delay)
