@@ -150,14 +150,14 @@ class Settings:
         return {
             "database_url": redact_url(self.database_url),
             "redis_url": redact_url(self.redis_url),
-            "youtube_url": self.youtube_url,
+            "youtube_url": redact_url(self.youtube_url),
             "broker_url": redact_url(self.broker_url),
             "daily_quota": str(self.daily_quota),
             "user_quota": str(self.user_quota),
             "sync_strategy": self.sync_strategy.value,
-            "feed_url": self.feed_base_url,
-            "hub_url": self.hub_subscribe_url,
-            "callback_url": self.callback_url,
+            "feed_url": redact_url(self.feed_base_url),
+            "hub_url": redact_url(self.hub_subscribe_url),
+            "callback_url": redact_url(self.callback_url),
         }
 
 

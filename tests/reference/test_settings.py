@@ -132,3 +132,13 @@ def test_redact_text_hides_the_password_of_every_url_it_quotes() -> None:
     assert redact_text(text) == (
         "could not connect to 'redis://:***@db:6379/0', then postgresql://u:***@h/x?a=1."
     )
+
+
+def test_described_settings_show_no_password_or_key_whatever_url_holds_one() -> None:
+    names = ("database_url", "redis_url", "youtube_url", "broker_url", "hub_url", "callback_url")
+    settings = replace(
+        Settings(secret="s3cret", youtube_api_key="AIza-key"),
+        **{name: f"https://u:pw-{name}@h/x?password=pw2" for name in names},  # type: ignore[arg-type]
+    )
+    shown = str(settings.describe())
+    assert "pw" not in shown and "s3cret" not in shown and "AIza-key" not in shown
