@@ -122,7 +122,7 @@ def api_schema(services: Services) -> Iterator[Any]:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 SETTINGS = hypothesis.settings(
-    max_examples=50,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(hypothesis.HealthCheck),
@@ -153,4 +153,4 @@ def test_following_the_schemas_links_never_answers_5xx(api_schema: Any) -> None:
             TALLY[f"stateful {case.operation.label}"] += 1
             case.validate_response(response, checks=[not_a_server_error])
 
-    Workflow.run(settings=hypothesis.settings(SETTINGS, max_examples=30, stateful_step_count=6))
+    Workflow.run(settings=hypothesis.settings(SETTINGS, max_examples=20, stateful_step_count=6))
