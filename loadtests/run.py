@@ -31,9 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.run_time = min(args.run_time, 10)
     args.out.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
+    # In the environment, not the argv: `ps` shows every user a process's arguments.
+    env["DATABASE_URL"] = args.database_url or Settings.from_env().database_url
     serve = subprocess.Popen(
         [sys.executable, "-m", "ytscale.serve", "--port", "0", "--users", str(args.users),
-         "--videos-per-user", str(args.videos_per_user), "--database-url", args.database_url],
+         "--videos-per-user", str(args.videos_per_user)],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -76,14 +78,14 @@ def _wait_for_banner(serve: subprocess.Popen[str], timeout: float) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    settings = Settings.from_env()
     p = argparse.ArgumentParser(
         prog="python -m loadtests.run",
         description="Serve the local stack on loopback and hold the population's peak rate on it.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports" / "loadtest")
-    p.add_argument("--database-url", default=settings.database_url)
+    # No default shown: a URL from the environment may carry a password.
+    p.add_argument("--database-url", help="default: DATABASE_URL, else var/ytscale.db")
     p.add_argument("--users", type=int, default=100_000, help="seeded population to serve")
     p.add_argument("--videos-per-user", type=int, default=50)
     p.add_argument("--run-time", type=int, default=45, help="seconds of load")

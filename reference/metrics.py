@@ -27,6 +27,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -137,6 +138,13 @@ class Metrics:
             "ytscale_websub_notifications",
             "WebSub notifications received, by outcome (accepted, unsigned, forged, malformed).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.fallback = Gauge(
+            "ytscale_websub_fallback_channels",
+            "Synced channels read hourly by feed under push, for want of a live WebSub lease: "
+            "the hub refused the last request (refused), or has not verified one yet (unleased).",
+            ["reason"],
             registry=self.registry,
         )
         self._apps: list[Celery] = []

@@ -183,6 +183,9 @@ class PushSubscription(Base):
 
     ``lease_expires_at`` is what the hub granted when it last verified our intent (None: never
     verified yet); ``requested_at`` keeps a pending (un)subscribe from being sent again each tick.
+    ``requested_mode`` and ``requested_secret`` name that pending request (None once verified):
+    the callback confirms nothing else. ``lease_secret`` fingerprints the secret the running lease
+    signs with, and ``hub_error`` is the hub's last refusal (None once it accepts again).
     """
 
     __tablename__ = "push_subscriptions"
@@ -192,6 +195,10 @@ class PushSubscription(Base):
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    requested_mode: Mapped[str | None] = mapped_column(String(11))
+    requested_secret: Mapped[str | None] = mapped_column(String(16))
+    lease_secret: Mapped[str | None] = mapped_column(String(16))
+    hub_error: Mapped[str | None] = mapped_column(Text)
 
 
 class PendingUpload(Base):

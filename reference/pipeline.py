@@ -12,6 +12,7 @@ returned as they ended, and quota is spent only on videos the user does not have
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +23,7 @@ from typing import TypeVar
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from reference import projects, sources, uploads
+from reference import projects, push, sources, uploads
 from reference.clock import utc_now
 from reference.matching import Match, link_matches
 from reference.models import ContentSource, ImportRequest
@@ -39,6 +40,8 @@ from reference.youtube.errors import (
     YouTubeUnavailable,
 )
 from reference.youtube.parse import Video
+
+log = logging.getLogger(__name__)
 
 #: The report's AI_ANALYSIS_BULK_THRESHOLD: imports of more videos than this skip tag matching.
 BULK_MATCH_THRESHOLD = 10
@@ -169,7 +172,7 @@ def import_channel(services: Services, request_id: int, now: datetime | None = N
             channel_id=channel.id,
             uploads_playlist_id=playlist,
             last_video_id=newest,
-            next_sync_at=(now or services.clock()) + services.settings.sync_strategy.interval,
+            next_sync_at=_next_sync(services, session, channel.id, now or services.clock()),
         )
         _end(session, request_id, "imported", None)
     return Outcome(request_id, "imported", imported=imported)
@@ -207,10 +210,20 @@ def sync_source(services: Services, source_id: int, now: datetime | None = None)
             session,
             source_id,
             newest_video_id=newest or source.last_video_id,
-            next_sync_at=now + services.settings.sync_strategy.interval,
+            next_sync_at=_next_sync(services, session, source.channel_id, now),
             now=now,
         )
     return found
+
+
+def _next_sync(services: Services, session: Session, channel_id: str, now: datetime) -> datetime:
+    """When a source's next regular sync is due: the strategy's interval, except that under
+    ``push`` a channel without a live lease (the hub refused, or has not verified yet) gets no
+    notifications, so its feed is read as often as ``feed_polling`` reads it."""
+    strategy = services.settings.sync_strategy
+    if strategy.subscribes and not push.leased(session, channel_id, now):
+        return now + SyncStrategy.FEED_POLLING.interval
+    return now + strategy.interval
 
 
 def _page_uploads(services: Services, source: ContentSource) -> tuple[int, str | None]:
@@ -268,6 +281,8 @@ class Flushed:
     stored: int
     #: Why the flush stopped early (its rows wait for the next one), or None.
     error: str | None = None
+    #: Fetched videos of another channel than the one they were reported for: not stored.
+    foreign: int = 0
 
 
 def flush_uploads(
@@ -277,7 +292,9 @@ def flush_uploads(
 
     Each video is stored for every user with an active source on its channel; ids every such
     user has already cost nothing. A failed fetch (quota, YouTube down) hands its rows back, so
-    an upload waits for the next flush instead of being lost.
+    an upload waits for the next flush instead of being lost. A video whose details name another
+    channel than the feed or notification that reported it is dropped: a signature proves who
+    sent a notification, not that the video it names belongs to the channel.
     """
     now = now or services.clock()
     with services.sessions.begin() as session:
@@ -290,16 +307,20 @@ def flush_uploads(
     unwanted = [r.video_id for r in claimed if r.video_id not in needed_ids]
     with services.sessions.begin() as session:
         uploads.forget(session, unwanted)
-    requested = fetched = stored = 0
+    reported = {r.video_id: r.channel_id for r in claimed}
+    requested = fetched = stored = foreign = 0
     for start in range(0, len(needed), MAX_IDS_PER_CALL):
         batch = needed[start : start + MAX_IDS_PER_CALL]
         try:
-            videos = {v.id: v for v in services.youtube.videos(batch)}
+            found = services.youtube.videos(batch)
         except YouTubeError as exc:
             with services.sessions.begin() as session:
                 uploads.release(session, needed[start:])
-            return Flushed(len(claimed), requested, fetched, stored, f"{exc.reason}: {exc}")
-        requested, fetched = requested + len(batch), fetched + len(videos)
+            error = f"{exc.reason}: {exc}"
+            return Flushed(len(claimed), requested, fetched, stored, error, foreign)
+        videos = {v.id: v for v in found if v.channel_id == reported.get(v.id)}
+        requested, fetched = requested + len(batch), fetched + len(found)
+        foreign += len(found) - len(videos)
         chosen = set(batch)
         with services.sessions.begin() as session:
             for user_id, ids in wanted.items():
@@ -308,7 +329,9 @@ def flush_uploads(
                     stored_now = _store(services, session, user_id, mine, match=True)
                     stored += sum(r.created for r in stored_now.values())
             uploads.forget(session, batch)
-    return Flushed(len(claimed), requested, fetched, stored)
+    if foreign:
+        log.warning("flush: dropped %d videos reported for another channel than theirs", foreign)
+    return Flushed(len(claimed), requested, fetched, stored, foreign=foreign)
 
 
 def _who_wants(services: Services, pending: Sequence[uploads.Pending]) -> dict[int, list[str]]:

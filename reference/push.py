@@ -4,8 +4,14 @@ YouTube pushes an Atom entry to a callback when a channel uploads (or retitles a
 Google's hub, to whoever subscribed to the channel's topic. This module is our side of it:
 
 - :func:`renew_subscriptions` asks the hub for a subscription on every synced channel that has
-  none, or whose lease ends within :data:`RENEW_MARGIN`; the hub then verifies our intent
-  (:func:`verify_intent`, behind ``GET /websub/{channel_id}``) and grants a lease;
+  none, whose lease ends within :data:`RENEW_MARGIN`, or whose lease was made under another
+  deployment secret (rotated); it cancels those no active source syncs any more. The hub then
+  verifies our intent (:func:`verify_intent`, behind ``GET /websub/{channel_id}``), which we
+  confirm only for the request we made and have not seen verified, and grants a lease, which we
+  cap at what we asked;
+- while the hub refuses (``503 Transient error``) or a lease is not live, the channel's sources
+  are read by feed hourly, as under ``feed_polling``, and ``/metrics`` counts them
+  (``ytscale_websub_fallback_channels``);
 - :func:`accept_notification` (behind ``POST /websub/{channel_id}``) checks the HMAC signature
   and records each new upload for the batched detail fetch (:mod:`reference.uploads`).
 
@@ -26,16 +32,17 @@ import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import httpx
-from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from reference import uploads
 from reference.models import Base, ContentSource, PushSubscription
 from reference.projects import dialect_insert
 from reference.settings import Settings
+from reference.strategies import SyncStrategy
 from reference.youtube.atom import AtomError, channel_id_of_topic, parse_feed, topic_url
 
 log = logging.getLogger(__name__)
@@ -78,11 +85,22 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     method = (header or "").partition("=")[0].strip().lower()
     if method not in _DIGESTS or header is None:
         return False
-    return hmac.compare_digest(sign(secret, body, method), header.strip().lower())
+    # As bytes: compare_digest raises on a str with non-ASCII characters, which a header can carry.
+    expected = sign(secret, body, method).encode()
+    return hmac.compare_digest(expected, header.strip().lower().encode("utf-8", "replace"))
 
 
 def callback_for(settings: Settings, channel_id: str) -> str:
     return f"{settings.callback_url.rstrip('/')}/websub/{channel_id}"
+
+
+def fingerprint(deployment_secret: str) -> str:
+    """16 hex characters that tell secrets apart without revealing them (kept with a lease)."""
+    digest = hmac.new(deployment_secret.encode(), b"websub:fingerprint", hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+Mode = Literal["subscribe", "unsubscribe"]
 
 
 class HubClient:
@@ -98,10 +116,15 @@ class HubClient:
         self._settings = settings
         self._http = httpx.Client(transport=transport, timeout=timeout)
 
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the secret this client's requests carry."""
+        return fingerprint(self._settings.secret)
+
     def close(self) -> None:
         self._http.close()
 
-    def request(self, channel_id: str, mode: Literal["subscribe", "unsubscribe"]) -> None:
+    def request(self, channel_id: str, mode: Mode) -> None:
         """Ask for (or cancel) the channel's subscription; the hub verifies it later."""
         s = self._settings
         form = {
@@ -124,13 +147,21 @@ class HubClient:
 class Renewed:
     requested: int
     failed: int
+    #: Unsubscriptions asked for (channels no active source syncs any more).
+    cancelled: int = 0
 
 
-def due_channels(session: Session, *, now: datetime, limit: int) -> list[str]:
-    """Synced channels whose subscription is missing or ends soon, and not asked for lately.
+def _wanted(channel_id: Any) -> Any:
+    return exists().where(ContentSource.channel_id == channel_id, ContentSource.is_active == true())
+
+
+def due_channels(session: Session, *, now: datetime, limit: int, secret: str) -> list[str]:
+    """Synced channels whose subscription is missing, ends soon or carries another secret than
+    ``secret`` (a fingerprint; the deployment's was rotated), and not asked for lately.
 
     Channels with an active source but no subscription row are adopted first (a deployment
     switching to ``push``, or a channel imported since), so every channel has one row to lease.
+    The chosen rows record the request, which is what the hub's verification must then match.
     """
     missing = (
         select(ContentSource.channel_id)
@@ -144,38 +175,127 @@ def due_channels(session: Session, *, now: datetime, limit: int) -> list[str]:
     session.execute(adopt.on_conflict_do_nothing(index_elements=("channel_id",)))
     s = PushSubscription
     ending = or_(s.lease_expires_at.is_(None), s.lease_expires_at <= now + RENEW_MARGIN)
-    quiet = or_(s.requested_at.is_(None), s.requested_at <= now - RETRY_AFTER)
+    rotated = or_(s.lease_secret.is_(None), s.lease_secret != secret)
     chosen = list(
         session.scalars(
             select(s.channel_id)
-            .where(and_(ending, quiet))
+            .where(or_(ending, rotated), _quiet(now), _wanted(s.channel_id))
             .order_by(s.lease_expires_at.is_not(None), s.lease_expires_at)
             .limit(limit)
         )
     )
-    if chosen:
+    _requested(session, chosen, "subscribe", secret, now)
+    return chosen
+
+
+def unwanted_channels(session: Session, *, now: datetime, limit: int, secret: str) -> list[str]:
+    """Subscriptions no active source needs any more, to cancel at the hub.
+
+    One whose lease has ended (or never began) holds nothing at the hub: its row just goes.
+    """
+    s = PushSubscription
+    unwanted = and_(~_wanted(s.channel_id), _quiet(now))
+    held = and_(s.lease_expires_at.is_not(None), s.lease_expires_at > now)
+    session.execute(
+        _SUBSCRIPTIONS.delete().where(
+            ~_wanted(_SUBSCRIPTIONS.c.channel_id),
+            or_(
+                _SUBSCRIPTIONS.c.lease_expires_at.is_(None),
+                _SUBSCRIPTIONS.c.lease_expires_at <= now,
+            ),
+        )
+    )
+    chosen = list(session.scalars(select(s.channel_id).where(unwanted, held).limit(limit)))
+    _requested(session, chosen, "unsubscribe", secret, now)
+    return chosen
+
+
+def _quiet(now: datetime) -> Any:
+    s = PushSubscription
+    return or_(s.requested_at.is_(None), s.requested_at <= now - RETRY_AFTER)
+
+
+def _requested(
+    session: Session, channels: list[str], mode: Mode, secret: str, now: datetime
+) -> None:
+    if channels:
         session.execute(
             _SUBSCRIPTIONS.update()
-            .where(_SUBSCRIPTIONS.c.channel_id.in_(chosen))
-            .values(requested_at=now)
+            .where(_SUBSCRIPTIONS.c.channel_id.in_(channels))
+            .values(requested_at=now, requested_mode=mode, requested_secret=secret)
         )
-    return chosen
 
 
 def renew_subscriptions(
     sessions: sessionmaker[Session], hub: HubClient, *, now: datetime, limit: int = 2_000
 ) -> Renewed:
-    """Request the subscriptions that are due (at most ``limit`` per call, to spread the load)."""
+    """Request the subscriptions that are due, and cancel the unwanted (at most ``limit`` each
+    per call, to spread the load).
+
+    A channel whose request the hub refuses (Google's hub has answered ``503 Transient error``
+    for weeks at a time) keeps the refusal in ``hub_error`` and has its sources read hourly
+    through the feed, as ``feed_polling`` would, until a lease is verified again.
+    """
     with sessions.begin() as session:
-        channels = due_channels(session, now=now, limit=limit)
+        wanted = due_channels(session, now=now, limit=limit, secret=hub.fingerprint)
+        unwanted = unwanted_channels(session, now=now, limit=limit, secret=hub.fingerprint)
+    requests: list[tuple[str, Mode]] = [(c, "subscribe") for c in wanted]
+    requests += [(c, "unsubscribe") for c in unwanted]
     failed = 0
-    for channel_id in channels:
+    for channel_id, mode in requests:
         try:
-            hub.request(channel_id, "subscribe")
+            hub.request(channel_id, mode)
         except HubError as exc:
             failed += 1
             log.warning("websub: %s (retried after %s)", exc, RETRY_AFTER)
-    return Renewed(requested=len(channels), failed=failed)
+            error: str | None = str(exc)
+        else:
+            error = None
+        with sessions.begin() as session:
+            _hub_answered(session, channel_id, error, now=now, fallback=mode == "subscribe")
+    return Renewed(requested=len(wanted), failed=failed, cancelled=len(unwanted))
+
+
+def _hub_answered(
+    session: Session, channel_id: str, error: str | None, *, now: datetime, fallback: bool
+) -> None:
+    session.execute(
+        _SUBSCRIPTIONS.update()
+        .where(_SUBSCRIPTIONS.c.channel_id == channel_id)
+        .values(hub_error=error)
+    )
+    if error is not None and fallback:
+        # Read at once rather than at the push strategy's 6-hour fallback: no lease is coming.
+        soon = now + SyncStrategy.FEED_POLLING.interval
+        session.execute(
+            update(ContentSource)
+            .where(ContentSource.channel_id == channel_id, ContentSource.next_sync_at > soon)
+            .values(next_sync_at=soon)
+        )
+
+
+def leased(session: Session, channel_id: str, now: datetime) -> bool:
+    """Whether the hub holds a live lease for the channel (so notifications are coming)."""
+    expires = session.scalar(
+        select(PushSubscription.lease_expires_at).where(PushSubscription.channel_id == channel_id)
+    )
+    return expires is not None and expires > now
+
+
+def fallback_counts(session: Session, now: datetime) -> dict[str, int]:
+    """Synced channels read by feed because they hold no live lease: the hub ``refused`` the last
+    request, or none was verified yet (``unleased``)."""
+    s = PushSubscription
+    unleased = or_(s.lease_expires_at.is_(None), s.lease_expires_at <= now)
+    rows = session.execute(
+        select(s.hub_error.is_not(None), func.count())
+        .where(unleased, _wanted(s.channel_id))
+        .group_by(s.hub_error.is_not(None))
+    ).all()
+    counts = {"refused": 0, "unleased": 0}
+    for refused, n in rows:
+        counts["refused" if refused else "unleased"] += n
+    return counts
 
 
 def verify_intent(
@@ -187,29 +307,30 @@ def verify_intent(
     lease_seconds: int | None,
     now: datetime,
 ) -> bool:
-    """Whether we want what the hub is verifying; a confirmed subscription records its lease.
+    """Whether the hub is verifying the (un)subscription we asked for and have not seen verified.
 
-    We want a subscription on a channel some active source syncs, and its cancellation otherwise.
+    Anything else is refused: a verification for a channel we never asked about, one already
+    confirmed, a subscription no active source wants any more, or a cancellation one still does.
+    A confirmed subscription records its lease, capped at what we asked for.
     """
     if channel_id_of_topic(topic) != channel_id or mode not in ("subscribe", "unsubscribe"):
         return False
-    wanted = session.scalar(
-        select(
-            exists().where(
-                ContentSource.channel_id == channel_id, ContentSource.is_active == true()
-            )
-        )
-    )
+    row = session.get(PushSubscription, channel_id, with_for_update=True)
+    if row is None or row.requested_mode != mode:
+        return False
+    wanted = session.scalar(select(_wanted(channel_id)))
     if mode == "unsubscribe":
         if wanted:
             return False
-        session.execute(_SUBSCRIPTIONS.delete().where(_SUBSCRIPTIONS.c.channel_id == channel_id))
+        session.delete(row)
         return True
     if not wanted or lease_seconds is None or lease_seconds <= 0:
         return False
-    lease = {"verified_at": now, "lease_expires_at": now + timedelta(seconds=lease_seconds)}
-    insert = dialect_insert(session, _SUBSCRIPTIONS).values(channel_id=channel_id, **lease)
-    session.execute(insert.on_conflict_do_update(index_elements=("channel_id",), set_=lease))
+    # Capped before it becomes a timedelta: a huge one would overflow the date.
+    lease = timedelta(seconds=min(lease_seconds, int(LEASE_REQUEST.total_seconds())))
+    row.verified_at, row.lease_expires_at = now, now + lease
+    row.lease_secret, row.hub_error = row.requested_secret, None
+    row.requested_mode = row.requested_secret = None
     return True
 
 

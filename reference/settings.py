@@ -10,6 +10,7 @@ of setting a variable, never an ``if testing`` branch::
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,15 @@ VAR_DIR = PROJECT_ROOT / "var"
 FAKE_YOUTUBE_URL = "fake://youtube"
 #: An in-process fakeredis server with Lua support.
 FAKE_REDIS_URL = "fakeredis://"
+#: The development secret: in the repository, so fit only for a stack nobody else can reach.
+DEV_SECRET = "ytscale-dev-secret"
+#: How to make a real one (printed by the refusals below and by ``ytscale serve``).
+MAKE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+class UnsafeDeployment(ValueError):
+    """Settings that would run, but unsafely or wrongly, where other machines or processes
+    depend on them; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -34,8 +44,8 @@ class Settings:
     redis_url: str = FAKE_REDIS_URL
     youtube_url: str = FAKE_YOUTUBE_URL
     broker_url: str = "memory://"
-    #: Shared secret from which per-user API tokens are derived (issue 4).
-    secret: str = "ytscale-dev-secret"
+    #: Shared secret from which per-user API tokens and WebSub hub secrets are derived.
+    secret: str = DEV_SECRET
     #: The Google Cloud project's daily quota: the budget every user shares.
     daily_quota: int = 10_000
     #: Optional per-user fair share layered on the project budget (None: no per-user cap).
@@ -58,6 +68,9 @@ class Settings:
     hub_url: str = ""
     #: Public base URL of this deployment's API, where the hub posts notifications.
     callback_url: str = "http://127.0.0.1:8000"
+    #: An explicit production deployment (``YTSCALE_ENV=production``): held to
+    #: :meth:`check_deployment`'s rules wherever it binds.
+    production: bool = False
 
     def __post_init__(self) -> None:
         # Frozen, so the name given (an environment variable, a test's string) is swapped for the
@@ -96,22 +109,63 @@ class Settings:
             feed_url=env.get("YOUTUBE_FEED_URL", base.feed_url),
             hub_url=env.get("WEBSUB_HUB_URL", base.hub_url),
             callback_url=env.get("YTSCALE_CALLBACK_URL", base.callback_url),
+            production=_environment(env.get("YTSCALE_ENV", "development")),
         )
+
+    def check_deployment(self, *, exposed: bool, processes: int) -> None:
+        """Refuse (:class:`UnsafeDeployment`) what only a private, single-process stack may use.
+
+        ``exposed``: the API binds an address other than loopback. ``processes``: how many
+        processes share the work (an API and a separate worker are two). Exposed or production,
+        the development or an empty secret would let anyone who reads the repository mint every
+        user's token and sign any notification. More than one process, or production, and the
+        ``memory://`` broker or ``fakeredis://`` would be one per process: tasks sent where no
+        worker listens, and a quota ledger each process keeps to itself.
+        """
+        problems = []
+        if (exposed or self.production) and self.secret.strip() in ("", DEV_SECRET):
+            where = "in production" if self.production else "on an address other than loopback"
+            which = "the development default" if self.secret.strip() else "empty"
+            problems.append(
+                f"YTSCALE_SECRET is {which} {where}: every token and hub secret derives from it."
+                f" Set it to a random value ({MAKE_SECRET})."
+            )
+        if processes > 1 or self.production:
+            why = "in production" if self.production else f"across {processes} processes"
+            if self.broker_url.startswith("memory://"):
+                problems.append(
+                    f"BROKER_URL=memory:// {why}: each process would have its own queue. "
+                    "Use a shared broker (redis://...)."
+                )
+            if self.redis_url.startswith("fakeredis://"):
+                problems.append(
+                    f"REDIS_URL=fakeredis:// {why}: each process would keep its own quota ledger. "
+                    "Use a shared Redis (redis://...)."
+                )
+        if problems:
+            raise UnsafeDeployment("refusing to start: " + " ".join(problems))
 
     def describe(self) -> dict[str, str]:
         """The settings without secrets, for banners and run manifests."""
         return {
             "database_url": redact_url(self.database_url),
             "redis_url": redact_url(self.redis_url),
-            "youtube_url": self.youtube_url,
+            "youtube_url": redact_url(self.youtube_url),
             "broker_url": redact_url(self.broker_url),
             "daily_quota": str(self.daily_quota),
             "user_quota": str(self.user_quota),
             "sync_strategy": self.sync_strategy.value,
-            "feed_url": self.feed_base_url,
-            "hub_url": self.hub_subscribe_url,
-            "callback_url": self.callback_url,
+            "feed_url": redact_url(self.feed_base_url),
+            "hub_url": redact_url(self.hub_subscribe_url),
+            "callback_url": redact_url(self.callback_url),
         }
+
+
+def _environment(name: str) -> bool:
+    """Whether ``YTSCALE_ENV`` says production; anything but its two names is refused."""
+    if name not in ("development", "production"):
+        raise ValueError(f"YTSCALE_ENV must be 'development' or 'production', not {name!r}")
+    return name == "production"
 
 
 def redact_url(url: str) -> str:
@@ -130,3 +184,12 @@ def redact_url(url: str) -> str:
             for key, eq, value in (item.partition("=") for item in query.split("&"))
         )
     return f"{scheme}://{rest}{q}{query}"
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`redact_url`: for error messages that
+    quote the URL they failed on."""
+    return _URL.sub(lambda m: redact_url(m.group(0)), text)

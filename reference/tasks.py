@@ -23,10 +23,11 @@ from typing import Any
 
 import httpx
 from celery import Celery, Task
+from celery.signals import worker_init
 
 from reference import pipeline, push
 from reference.services import Services
-from reference.settings import Settings
+from reference.settings import Settings, UnsafeDeployment
 
 log = logging.getLogger(__name__)
 
@@ -177,3 +178,16 @@ def _register(app: YtscaleCelery) -> None:
 
 #: For ``celery -A reference.tasks worker``: the app for this process's environment.
 app = create_app()
+
+
+@worker_init.connect
+def _refuse_a_private_backend(sender: Any = None, **_: Any) -> None:
+    """A worker of this module's app is a process of its own beside the API's: the in-process
+    broker or fakeredis would leave it with a queue and a ledger nobody else sees."""
+    if getattr(sender, "app", None) is not app:
+        return  # an app of a test's or of `ytscale serve`, run by an in-process worker
+    try:
+        app.settings.check_deployment(exposed=False, processes=2)
+    except UnsafeDeployment as exc:
+        # Celery logs and swallows an exception from a signal handler: the worker would run on.
+        raise SystemExit(f"celery worker: {exc}") from None

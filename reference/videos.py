@@ -42,11 +42,11 @@ def canonical_video_id(url: str) -> str:
         text = "https://" + text
     try:
         parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
     except ValueError as exc:
         raise InvalidVideoURL(url, f"unparseable: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidVideoURL(url, f"scheme {parts.scheme!r} is not http(s)")
-    host = (parts.hostname or "").lower()
     if host.startswith("www."):
         host = host[4:]
     segments = [s for s in parts.path.split("/") if s]
@@ -95,8 +95,11 @@ def channel_ref(text: str) -> tuple[str, str]:
     if not value:
         raise InvalidChannelRef(str(text), "empty")
     if "/" in value:
-        parts = urlsplit(value if "://" in value else "https://" + value)
-        host = (parts.hostname or "").lower().removeprefix("www.")
+        try:
+            parts = urlsplit(value if "://" in value else "https://" + value)
+            host = (parts.hostname or "").lower().removeprefix("www.")
+        except ValueError as exc:  # "https://[youtube.com/@a": an unclosed IPv6 bracket
+            raise InvalidChannelRef(text, f"unparseable: {exc}") from None
         if host not in _YOUTUBE_HOSTS:
             raise InvalidChannelRef(text, f"host {host or '(none)'!r} is not YouTube")
         segments = [s for s in parts.path.split("/") if s]

@@ -3,6 +3,7 @@
 ```bash
 ytscale seed --users 1000 --videos-per-user 50 --raw-baseline --json var/seed.json
 ytscale report            # the full report (ytscale report --help)
+ytscale token 1           # user 1's bearer token under this environment's YTSCALE_SECRET
 ```
 
 Backends come from :meth:`Settings.from_env` (``DATABASE_URL`` …) unless an option names one.
@@ -18,7 +19,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from reference.settings import Settings
+from reference.auth import token_for
+from reference.settings import Settings, redact_url
 from ytscale.fake.catalogue import EPOCH
 from ytscale.seed import SeedConfig, SeedError, SeedSummary, seed
 
@@ -78,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", type=Path, metavar="PATH", help="write the summary as JSON to PATH"
     )
     seed_parser.set_defaults(run=run_seed)
+    token_parser = commands.add_parser(
+        "token",
+        help="print a user's bearer token (derived from YTSCALE_SECRET)",
+        description="Print USER_ID's bearer token under this environment's YTSCALE_SECRET, for "
+        "'Authorization: Bearer <token>' against a stack started with the same secret.",
+    )
+    token_parser.add_argument("user_id", type=_positive, metavar="USER_ID")
+    token_parser.set_defaults(run=run_token)
     for name, (_, summary) in DELEGATED.items():
         # Listed for the main --help only: main() hands these commands their argv unparsed.
         commands.add_parser(name, help=summary, add_help=False)
@@ -103,7 +113,10 @@ def _population_options(settings: Settings) -> argparse.ArgumentParser:
     group.add_argument(
         "--database-url",
         default=settings.database_url,
-        help="where to build it (default: DATABASE_URL or %(default)s)",
+        # Named, not shown: a URL from the environment may carry a password.
+        help="where to build it (default: DATABASE_URL or "
+        + redact_url(settings.database_url).replace("%", "%%")
+        + ")",
     )
     group.add_argument("--replace", action="store_true", help="empty a non-empty database first")
     group.add_argument(
@@ -120,6 +133,11 @@ def run_seed(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n")
+    return 0
+
+
+def run_token(args: argparse.Namespace) -> int:
+    print(token_for(Settings.from_env().secret, args.user_id))
     return 0
 
 

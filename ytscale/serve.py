@@ -8,9 +8,11 @@ and uvloop when installed)::
     ytscale serve --port 0 --users 500     # any free port (the banner says which), 500 users
 
 Every backend URL can be pointed at a real server (``DATABASE_URL``, ``REDIS_URL``, ``BROKER_URL``,
-``YOUTUBE_URL``); the banner says what runs where. A bind address other than loopback is refused
-unless ``--allow-remote-bind`` is given: the stack has no TLS, and its token secret defaults to a
-well-known one.
+``YOUTUBE_URL``); the banner says what runs where (passwords hidden) and how to get a token, never
+a token. A bind address other than loopback is refused unless ``--allow-remote-bind`` is given (the
+stack has no TLS), and even then with the development or an empty ``YTSCALE_SECRET``; so is
+``--concurrency 0`` (a worker in another process) on the in-process broker or fakeredis
+(:meth:`Settings.check_deployment`).
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ import uvicorn
 
 from reference import tasks
 from reference.api import create_app
-from reference.auth import token_for
 from reference.metrics import Metrics, metered
 from reference.services import Services
-from reference.settings import FAKE_YOUTUBE_URL, Settings
+from reference.settings import FAKE_YOUTUBE_URL, Settings, UnsafeDeployment
 from ytscale import seed
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
@@ -91,6 +92,14 @@ def serve_main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> i
     settings = replace(
         env, database_url=args.database_url or env.database_url, daily_quota=args.daily_quota
     )
+    try:
+        # Without an in-process worker, a `celery worker` elsewhere does the work: two processes.
+        settings.check_deployment(
+            exposed=not is_loopback(args.host), processes=1 if args.concurrency > 0 else 2
+        )
+    except UnsafeDeployment as exc:
+        print(exc, file=sys.stderr)
+        return 2
     population = seed.SeedConfig(
         users=args.users, videos_per_user=args.videos_per_user, seed=args.seed
     )
@@ -217,7 +226,11 @@ def _banner(
             "quota",
             f"{settings.daily_quota:,} units a day (project), per user: {settings.user_quota}",
         ),
-        ("tokens", f"derived from YTSCALE_SECRET; user 1: Bearer {token_for(settings.secret, 1)}"),
+        (
+            "tokens",
+            "derived from YTSCALE_SECRET: `ytscale token USER_ID` (same environment) prints one "
+            "to send as 'Authorization: Bearer <token>'",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     print("ytscale serve — Ctrl-C stops", file=out)

@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reference import tasks
+from reference import push, tasks
 from reference.api.context import BackendUnavailable, Context, Ctx, describe
 from reference.api.routes import router
 from reference.api.schemas import Health
@@ -108,7 +108,15 @@ def _check(probe: Callable[[Context], None], ctx: Context) -> str:
 
 
 def prometheus(ctx: Ctx) -> Response:
-    """Request and task durations, quota units per task, in Prometheus' text format."""
+    """Request and task durations, quota units per task, in Prometheus' text format; under
+    ``push``, how many channels fall back to feed reads (read from the database at each scrape,
+    so every API process reports what the worker's renewals left)."""
+    services = ctx.services
+    if services.settings.sync_strategy.subscribes:
+        with services.sessions() as session:
+            counts = push.fallback_counts(session, services.clock())
+        for reason, channels in counts.items():
+            ctx.metrics.fallback.labels(reason).set(channels)
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

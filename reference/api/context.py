@@ -15,6 +15,7 @@ from reference.auth import KnownUsers, user_from_token
 from reference.metrics import Metrics
 from reference.models import User
 from reference.services import Services
+from reference.settings import redact_text
 
 
 class BackendUnavailable(Exception):
@@ -26,8 +27,9 @@ class BackendUnavailable(Exception):
 
 
 def describe(exc: BaseException) -> str:
-    """An exception's type and the first line of its message: enough to act on, no traceback."""
-    lines = str(exc).strip().splitlines()
+    """An exception's type and the first line of its message: enough to act on, no traceback,
+    and no password of a URL it quotes (health and 503 bodies go to anyone who asks)."""
+    lines = redact_text(str(exc)).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 

@@ -42,12 +42,24 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "A backend is down; ``detail`` names it."},
 }
 router = APIRouter(prefix="/v1", responses=_ERRORS)
+#: OpenAPI links: where an accepted import's status is read (clients and schemathesis follow it).
+_STATUS_LINK = {
+    "links": {
+        "ImportStatus": {
+            "operationId": "import_status",
+            "parameters": {"request_id": "$response.body#/request_id"},
+        }
+    }
+}
 
 
 @router.post(
     "/imports/videos",
     status_code=202,
-    responses={200: {"model": Duplicate, "description": "The user has this video already."}},
+    responses={
+        200: {"model": Duplicate, "description": "The user has this video already."},
+        202: _STATUS_LINK,
+    },
 )
 def import_video(
     body: VideoImport, response: Response, ctx: Ctx, user: CurrentUser
@@ -65,7 +77,7 @@ def import_video(
     return _accept(ctx, user, "video", body.url, response)
 
 
-@router.post("/imports/channels", status_code=202)
+@router.post("/imports/channels", status_code=202, responses={202: _STATUS_LINK})
 def import_channel(
     body: ChannelImport, response: Response, ctx: Ctx, user: CurrentUser
 ) -> Accepted:
@@ -90,7 +102,9 @@ def _accept(
     return Accepted(request_id=request_id, kind=kind)
 
 
-@router.get("/imports/{request_id}", responses={404: {"model": Problem}})
+@router.get(
+    "/imports/{request_id}", operation_id="import_status", responses={404: {"model": Problem}}
+)
 def import_status(
     request_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, user: CurrentUser
 ) -> ImportStatus:
@@ -152,7 +166,20 @@ def quota(ctx: Ctx, user: CurrentUser) -> QuotaView:
     )
 
 
-@router.get("/sources")
+@router.get(
+    "/sources",
+    operation_id="list_sources",
+    responses={
+        200: {
+            "links": {
+                "NextPage": {
+                    "operationId": "list_sources",
+                    "parameters": {"after": "$response.body#/next_after"},
+                }
+            }
+        }
+    },
+)
 def list_sources(
     ctx: Ctx,
     user: CurrentUser,

@@ -51,7 +51,16 @@ def verify(
     return PlainTextResponse(challenge)
 
 
-@router.post("/{channel_id}", status_code=202)
+#: The notification is read raw (its signature covers the exact bytes); declared for clients.
+_ATOM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post("/{channel_id}", status_code=202, openapi_extra=_ATOM_BODY)
 async def notify(
     channel_id: ChannelId,
     request: Request,

@@ -188,7 +188,10 @@ def topic_url(channel_id: str, base: str = YOUTUBE) -> str:
 
 def channel_id_of_topic(topic: str) -> str | None:
     """The ``channel_id`` of a topic URL (any http(s) host), ``None`` if ``topic`` is not one."""
-    parts = urlsplit(topic)
+    try:
+        parts = urlsplit(topic)
+    except ValueError:  # "http://[...": an unclosed IPv6 bracket
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
         return None
     if parts.path not in _TOPIC_PATHS:

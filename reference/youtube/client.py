@@ -122,8 +122,8 @@ class YouTubeClient:
         self._jitter = jitter
         self._http = httpx.Client(
             base_url=base_url,
-            params={"key": api_key},
-            headers={"accept": "application/json"},
+            # A header, not ?key=: URLs end up in logs, exception messages and proxies' records.
+            headers={"accept": "application/json", "x-goog-api-key": api_key},
             http2=self.config.http2,
             limits=self.config.limits,
             timeout=self.config.timeout,

@@ -6,6 +6,7 @@ the API app (signatures checked) through a TestClient, so nothing leaves the pro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -288,6 +289,27 @@ def test_a_notification_signed_for_another_channel_is_forged(make_stack: Any) ->
     assert answer.json()["outcome"] == "forged"
 
 
+def test_a_signed_notification_naming_another_channels_video_stores_nothing(
+    make_stack: Any,
+) -> None:
+    stack = make_stack("push")
+    catalogue = stack.catalogue
+    a = busy_channel(catalogue)
+    b = busy_channel(catalogue, a + 1)
+    add_source(stack, 1, a)
+    # The entry says channel a, as the callback's signature does; the video is b's.
+    spec_a, spec_b = catalogue.channel(a), catalogue.channel(b)
+    video_b = catalogue.video(spec_b, 0)
+    body = render_notification(
+        [(video_b, spec_a)], updated=stack.clock(), hub="hub", topic=topic_url(spec_a.id)
+    )
+    assert _post(stack, a, body, signed=True).json()["recorded"] == 1
+    flushed = pipeline.flush_uploads(stack.services, stack.clock())
+    assert (flushed.fetched, flushed.stored, flushed.foreign) == (1, 0, 1)
+    assert stack.video_ids(1) == []
+    assert count(stack.services, PendingUpload) == 0, "dropped, not retried for ever"
+
+
 def test_more_new_uploads_than_the_feed_lists_are_paged_from_the_playlist(
     make_stack: Any,
 ) -> None:
@@ -324,18 +346,105 @@ def test_the_hub_only_gets_a_challenge_back_for_what_we_asked(make_stack: Any) -
     channel = busy_channel(stack.catalogue)
     channel_id = stack.catalogue.channel_id(channel)
 
-    def verify(mode: str, topic: str = topic_url(channel_id)) -> httpx.Response:
+    def verify(mode: str, topic: str = topic_url(channel_id), lease: int = 60) -> httpx.Response:
         params = {"hub.mode": mode, "hub.topic": topic, "hub.challenge": "c-42"}
-        return stack.api.get(f"/websub/{channel_id}", params=params | {"hub.lease_seconds": "60"})
+        return stack.api.get(f"/websub/{channel_id}", params=params | {"hub.lease_seconds": lease})
 
     assert verify("subscribe").status_code == 404, "no source syncs the channel yet"
     add_source(stack, 1, channel)
-    answer = verify("subscribe")
-    assert (answer.status_code, answer.text) == (200, "c-42")
-    assert verify("unsubscribe").status_code == 404, "still wanted"
+    assert verify("subscribe").status_code == 404, "synced, but we have not asked the hub yet"
+    with stack.services.sessions.begin() as session:
+        push.due_channels(
+            session, now=stack.clock(), limit=10, secret=stack.services.hub.fingerprint
+        )
+    assert verify("unsubscribe").status_code == 404, "we asked to subscribe"
     other = stack.catalogue.channel_id(channel + 1)
     assert verify("subscribe", topic_url(other)).status_code == 404, "topic names another channel"
+    answer = verify("subscribe", lease=2**70)
+    assert (answer.status_code, answer.text) == (200, "c-42")
+    assert verify("subscribe").status_code == 404, "already confirmed: a replay changes nothing"
+    with stack.services.sessions() as session:
+        row = session.get(PushSubscription, channel_id)
+    assert row is not None and row.lease_expires_at == stack.clock() + push.LEASE_REQUEST
     assert stack.api.get("/websub/not-a-channel", params={"hub.mode": "x"}).status_code == 422
+
+
+def _subscription(stack: Stack, channel: int) -> PushSubscription | None:
+    with stack.services.sessions() as session:
+        return session.get(PushSubscription, stack.catalogue.channel_id(channel))
+
+
+def test_a_channel_no_source_wants_is_unsubscribed(make_stack: Any) -> None:
+    stack = make_stack("push")
+    channel = busy_channel(stack.catalogue)
+    source_id = add_source(stack, 1, channel)
+    stack.step(stack.clock() + timedelta(minutes=2))
+    assert stack.fake.stats()["hub"]["subscriptions"]["active"] == 1
+    with stack.services.sessions.begin() as session:
+        source = session.get(ContentSource, source_id)
+        assert source is not None
+        source.is_active = False
+    stack.step(stack.clock() + push.RETRY_AFTER + timedelta(minutes=2))
+    assert stack.fake.stats()["hub"]["subscriptions"]["active"] == 0, "cancelled at the hub"
+    assert _subscription(stack, channel) is None
+
+
+def test_a_rotated_secret_resubscribes_under_the_new_one(make_stack: Any) -> None:
+    stack = make_stack("push")
+    channel = busy_channel(stack.catalogue)
+    add_source(stack, 1, channel)
+    stack.step(stack.clock() + timedelta(minutes=2))
+    before = _subscription(stack, channel)
+    assert before is not None and before.lease_secret == stack.services.hub.fingerprint
+    rotated = replace(stack.services.settings, secret="rotated-secret")
+    stack.services.hub = push.HubClient(rotated, transport=stack.fake.transport())
+    stack.step(stack.clock() + push.RETRY_AFTER + timedelta(minutes=2))
+    after = _subscription(stack, channel)
+    assert after is not None and after.lease_secret == push.fingerprint("rotated-secret")
+    assert after.verified_at is not None and after.verified_at > before.verified_at  # type: ignore[operator]
+    assert stack.fake.stats()["hub"]["requests"]["accepted"] == 2
+
+
+def _fallback(stack: Stack) -> dict[str, float]:
+    found = re.findall(
+        r'ytscale_websub_fallback_channels\{reason="(\w+)"\} (\S+)', stack.api.get("/metrics").text
+    )
+    return {reason: float(value) for reason, value in found}
+
+
+def test_while_the_hub_refuses_its_channels_are_read_by_feed_hourly(make_stack: Any) -> None:
+    stack = make_stack("push")
+    channel = busy_channel(stack.catalogue)
+    source_id = add_source(stack, 1, channel)
+    stack.fake.hub.refuse()
+    stack.step(stack.clock() + STEP)
+    refused = _subscription(stack, channel)
+    assert refused is not None and "503" in (refused.hub_error or "")
+    assert _fallback(stack) == {"refused": 1.0, "unleased": 0.0}
+
+    def next_sync() -> datetime:
+        with stack.services.sessions() as session:
+            source = session.get(ContentSource, source_id)
+            assert source is not None
+            return source.next_sync_at
+
+    def interval() -> timedelta:
+        with stack.services.sessions() as session:
+            source = session.get(ContentSource, source_id)
+            assert source is not None and source.last_synced_at is not None
+            return source.next_sync_at - source.last_synced_at
+
+    hourly = SyncStrategy.FEED_POLLING.interval
+    assert next_sync() <= stack.clock() + hourly, "brought forward from push's 6 hours"
+    stack.step(next_sync())
+    assert interval() == hourly, "synced, and due again within the hour"
+    stack.fake.hub.refuse(False)
+    stack.step(stack.clock() + push.RETRY_AFTER + STEP)
+    accepted = _subscription(stack, channel)
+    assert accepted is not None and accepted.hub_error is None and accepted.lease_expires_at
+    assert _fallback(stack) == {"refused": 0.0, "unleased": 0.0}
+    stack.step(next_sync())
+    assert interval() == SyncStrategy.PUSH.interval, "back to push's fallback pace"
 
 
 def _notification(stack: Stack, channel: int, video_id: str) -> bytes:

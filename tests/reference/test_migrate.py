@@ -37,7 +37,7 @@ def schema_diff(url: str) -> list[Any]:
 def test_head_builds_exactly_the_models(url: str, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)  # no alembic.ini in sight: the package finds its migrations
     migrate.upgrade(url)
-    assert migrate.current(url) == migrate.head() == "0003"
+    assert migrate.current(url) == migrate.head() == "0004"
     assert schema_diff(url) == []
 
 
@@ -74,6 +74,11 @@ def test_0003_adds_exactly_the_push_and_pending_tables(url: str) -> None:
     assert _kinds(diff, without=set()) == ["add_index", "add_index", "add_table", "add_table"]
 
 
+def test_0004_adds_exactly_the_subscription_lifecycle_columns(url: str) -> None:
+    migrate.upgrade(url, "0003")
+    assert _kinds(schema_diff(url)) == ["add_column"] * 4
+
+
 def test_down_and_up_again_returns_to_head(url: str) -> None:
     migrate.upgrade(url)
     migrate.downgrade(url, "0001")
@@ -89,7 +94,7 @@ def test_stamp_adopts_a_database_built_from_the_models(url: str) -> None:
     assert migrate.current(url) is None
     migrate.stamp(url)
     migrate.upgrade(url)  # nothing to do, and nothing fails
-    assert migrate.current(url) == migrate.head() == "0003"
+    assert migrate.current(url) == migrate.head() == "0004"
 
 
 # --- 0002 on data -----------------------------------------------------------------------------

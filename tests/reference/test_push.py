@@ -16,10 +16,11 @@ from reference import push
 from reference.models import ContentSource, PushSubscription
 from reference.services import Services
 from reference.settings import Settings
-from reference.youtube.atom import channel_id_of_topic
+from reference.youtube.atom import channel_id_of_topic, topic_url
 from ytscale.fake.catalogue import EPOCH
 
 CHANNEL = "UC" + "A" * 22
+FP = push.fingerprint("s")
 
 
 def test_each_channel_has_its_own_secret_under_the_hubs_limit() -> None:
@@ -40,7 +41,8 @@ def test_a_signature_is_checked_against_an_independent_hmac(body: bytes, method:
 
 
 @pytest.mark.parametrize(
-    "header", [None, "", "sha1", "sha1=", "md5=0123", "sha1=zz", "=abc", "sha1 abc"]
+    "header",
+    [None, "", "sha1", "sha1=", "md5=0123", "sha1=zz", "=abc", "sha1 abc", "sha1=\u00e9\u00e9"],
 )
 def test_malformed_signature_headers_never_pass(header: str | None) -> None:
     assert not push.signature_ok("key", b"body", header)
@@ -100,21 +102,31 @@ def test_due_channels_adopt_new_ones_renew_ending_ones_and_wait_for_pending(
     _source(services, 3, c, active=False)
     now = EPOCH
     with services.sessions.begin() as session:
-        first = push.due_channels(session, now=now, limit=10)
+        first = push.due_channels(session, now=now, limit=10, secret=FP)
     assert sorted(first) == [a, b], "adopted once each; the inactive source's channel is not"
     with services.sessions.begin() as session:
-        assert push.due_channels(session, now=now + timedelta(minutes=1), limit=10) == []
+        assert push.due_channels(session, now=now + timedelta(minutes=1), limit=10, secret=FP) == []
         subscription = session.get(PushSubscription, a)
         assert subscription is not None
         subscription.lease_expires_at = now + timedelta(days=5)
+        subscription.lease_secret = FP
     later = now + push.RETRY_AFTER
     with services.sessions.begin() as session:
         # b was never verified: asked again; a holds a lease beyond the margin.
-        assert push.due_channels(session, now=later, limit=10) == [b]
+        assert push.due_channels(session, now=later, limit=10, secret=FP) == [b]
     near_end = now + timedelta(days=5) - push.RENEW_MARGIN
     with services.sessions.begin() as session:
-        assert push.due_channels(session, now=near_end, limit=1) == [b]
-        assert push.due_channels(session, now=near_end, limit=10) == [a]
+        assert push.due_channels(session, now=near_end, limit=1, secret=FP) == [b]
+        assert push.due_channels(session, now=near_end, limit=10, secret=FP) == [a]
+    rotated = push.fingerprint("rotated")
+    with services.sessions.begin() as session:
+        # b was asked for at near_end; a, asked before, now carries the old secret.
+        assert push.due_channels(session, now=near_end, limit=10, secret=rotated) == []
+    with services.sessions.begin() as session:
+        again = push.due_channels(
+            session, now=near_end + push.RETRY_AFTER, limit=10, secret=rotated
+        )
+    assert sorted(again) == [a, b]
 
 
 def test_a_renewal_that_fails_is_retried_after_its_wait(services: Services) -> None:
@@ -131,3 +143,31 @@ def test_a_renewal_that_fails_is_retried_after_its_wait(services: Services) -> N
     retry = EPOCH + push.RETRY_AFTER
     assert push.renew_subscriptions(services.sessions, client, now=retry) == push.Renewed(1, 1)
     assert calls == ["POST", "POST"]
+
+
+def _verify(services: Services, mode: str, lease_seconds: int | None = 60) -> bool:
+    with services.sessions.begin() as session:
+        return push.verify_intent(
+            session,
+            CHANNEL,
+            mode=mode,
+            topic=topic_url(CHANNEL),
+            lease_seconds=lease_seconds,
+            now=EPOCH,
+        )
+
+
+def test_only_the_request_we_made_and_have_not_seen_verified_is_confirmed(
+    services: Services,
+) -> None:
+    _source(services, 1, CHANNEL)
+    assert not _verify(services, "subscribe"), "never asked for"
+    with services.sessions.begin() as session:
+        push.due_channels(session, now=EPOCH, limit=10, secret=FP)
+    assert not _verify(services, "unsubscribe"), "we asked for the other mode"
+    assert _verify(services, "subscribe", lease_seconds=2**70)
+    assert not _verify(services, "subscribe"), "a replay of a confirmed one"
+    with services.sessions() as session:
+        row = session.get(PushSubscription, CHANNEL)
+    assert row is not None and row.lease_expires_at == EPOCH + push.LEASE_REQUEST, "capped"
+    assert row.lease_secret == FP and row.requested_mode is None

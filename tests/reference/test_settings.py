@@ -2,7 +2,14 @@ from dataclasses import replace
 
 import pytest
 
-from reference.settings import FAKE_REDIS_URL, FAKE_YOUTUBE_URL, Settings, redact_url
+from reference.settings import (
+    FAKE_REDIS_URL,
+    FAKE_YOUTUBE_URL,
+    Settings,
+    UnsafeDeployment,
+    redact_text,
+    redact_url,
+)
 from reference.strategies import SyncStrategy
 
 
@@ -82,3 +89,56 @@ def test_a_strategy_given_by_name_is_held_as_the_member() -> None:
 )
 def test_redact_url_hides_every_password(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+REAL = {"broker_url": "redis://127.0.0.1:6379/1", "redis_url": "redis://127.0.0.1:6379/0"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "exposed", "processes", "refused"),
+    [
+        ({}, False, 1, None),  # the embedded stack on loopback
+        ({}, True, 1, "YTSCALE_SECRET is the development default on an address"),
+        ({"secret": " "}, True, 1, "YTSCALE_SECRET is empty"),
+        ({"secret": "s3cret"}, True, 1, None),
+        ({"production": True, **REAL}, False, 1, "development default in production"),
+        ({"production": True, "secret": "s3cret"}, False, 1, "BROKER_URL=memory:// in production"),
+        ({"secret": "s3cret"}, False, 2, "REDIS_URL=fakeredis:// across 2 processes"),
+        ({"secret": "s3cret", **REAL}, True, 4, None),
+        ({"production": True, "secret": "s3cret", **REAL}, False, 1, None),
+    ],
+)
+def test_a_deployment_others_reach_refuses_the_dev_secret_and_private_backends(
+    changes: dict[str, object], exposed: bool, processes: int, refused: str | None
+) -> None:
+    settings = replace(Settings(), **changes)  # type: ignore[arg-type]
+    if refused is None:
+        settings.check_deployment(exposed=exposed, processes=processes)
+        return
+    with pytest.raises(UnsafeDeployment, match=refused) as info:
+        settings.check_deployment(exposed=exposed, processes=processes)
+    assert settings.secret.strip() == "" or settings.secret not in str(info.value)
+
+
+def test_production_is_one_variable_away_and_only_two_names_are_taken() -> None:
+    assert Settings.from_env({"YTSCALE_ENV": "production"}).production
+    assert not Settings.from_env({}).production
+    with pytest.raises(ValueError, match="'prod'"):
+        Settings.from_env({"YTSCALE_ENV": "prod"})
+
+
+def test_redact_text_hides_the_password_of_every_url_it_quotes() -> None:
+    text = "could not connect to 'redis://:hunter2@db:6379/0', then postgresql://u:pw@h/x?a=1."
+    assert redact_text(text) == (
+        "could not connect to 'redis://:***@db:6379/0', then postgresql://u:***@h/x?a=1."
+    )
+
+
+def test_described_settings_show_no_password_or_key_whatever_url_holds_one() -> None:
+    names = ("database_url", "redis_url", "youtube_url", "broker_url", "hub_url", "callback_url")
+    settings = replace(
+        Settings(secret="s3cret", youtube_api_key="AIza-key"),
+        **{name: f"https://u:pw-{name}@h/x?password=pw2" for name in names},  # type: ignore[arg-type]
+    )
+    shown = str(settings.describe())
+    assert "pw" not in shown and "s3cret" not in shown and "AIza-key" not in shown

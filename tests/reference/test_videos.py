@@ -46,6 +46,7 @@ def test_every_form_names_the_same_video(url: str) -> None:
         ("ftp://youtube.com/watch?v=dQw4w9WgXcQ", "scheme 'ftp'"),
         ("https://youtu.be/", "video id ''"),
         ("https://evil.com/youtube.com/watch?v=dQw4w9WgXcQ", "host 'evil.com'"),
+        ("https://[youtube.com/watch?v=dQw4w9WgXcQ", "unparseable"),
     ],
 )
 def test_anything_else_is_rejected_naming_the_input(url: str, why: str) -> None:
@@ -93,8 +94,18 @@ def test_channel_refs(text: str, expected: tuple[str, str]) -> None:
         ("UCshort", "expected a channel id"),
         ("https://vimeo.com/@x", "host 'vimeo.com'"),
         ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "names no channel"),
+        ("https://[youtube.com/@a", "unparseable"),
     ],
 )
 def test_bad_channel_refs_are_rejected(text: str, why: str) -> None:
     with pytest.raises(InvalidChannelRef, match=why):
         channel_ref(text)
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_either_names_a_channel_or_raises_invalid(text: str) -> None:
+    try:
+        kind, _ = channel_ref(text)
+    except InvalidChannelRef:
+        return
+    assert kind in ("id", "handle")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reference.auth import token_for
 from ytscale import cli
 from ytscale.cli import DELEGATED, build_parser, main
 
@@ -22,8 +23,26 @@ def subcommands() -> list[str]:
     return list(commands.choices)
 
 
-def test_subcommands_are_seed_report_and_serve() -> None:
-    assert subcommands() == ["seed", "report", "serve"]
+def test_subcommands_are_seed_token_report_and_serve() -> None:
+    assert subcommands() == ["seed", "token", "report", "serve"]
+
+
+def test_token_prints_a_users_token_under_the_environments_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("YTSCALE_SECRET", "s3cret")
+    assert main(["token", "7"]) == 0
+    assert capsys.readouterr().out == token_for("s3cret", 7) + "\n"
+
+
+def test_help_never_shows_a_password_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app:hunter%40x@db/ytscale")
+    with pytest.raises(SystemExit):
+        main(["seed", "--help"])
+    out = capsys.readouterr().out
+    assert "hunter" not in out and "app:***@db" in out
 
 
 @pytest.mark.parametrize("command", subcommands())

@@ -52,7 +52,15 @@ from ytscale.fake.atom import render_deleted, render_notification
 from ytscale.fake.catalogue import Catalogue, ChannelSpec, VideoSpec
 from ytscale.net import is_loopback
 
-__all__ = ["HUB_URL", "MAX_ATTEMPTS", "DeferredCallbacks", "Hub", "PumpReport", "SubscribeError"]
+__all__ = [
+    "HUB_URL",
+    "MAX_ATTEMPTS",
+    "DeferredCallbacks",
+    "Hub",
+    "HubUnavailable",
+    "PumpReport",
+    "SubscribeError",
+]
 
 #: Where YouTube's notifications say they come from (their ``rel=hub`` link).
 HUB_URL: Final = "https://pubsubhubbub.appspot.com"
@@ -85,6 +93,11 @@ class DeferredCallbacks(httpx.BaseTransport):
 
 class SubscribeError(ValueError):
     """A request the hub answers 400; the message names the field."""
+
+
+class HubUnavailable(Exception):
+    """The hub refuses every request for now: ``503 Transient error``, as Google's hub answered
+    new and renewed subscriptions for weeks at a time (see :meth:`Hub.refuse`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +184,23 @@ class Hub:
         self._subscriptions: dict[tuple[str, str], _Subscription] = {}
         self._deliveries: list[_Delivery] = []
         self._counts: Counter[str] = Counter()
+        self._refusing = False
 
     # -- requests ----------------------------------------------------------------------------
 
+    def refuse(self, refusing: bool = True) -> None:
+        """From now on answer every (un)subscribe request 503 (or, with False, stop); running
+        subscriptions keep their leases and notifications meanwhile."""
+        with self._lock:
+            self._refusing = refusing
+
     def submit(self, fields: Mapping[str, str]) -> None:
-        """Queue a (un)subscription for verification; :class:`SubscribeError` if it is invalid."""
+        """Queue a (un)subscription for verification; :class:`SubscribeError` if it is invalid,
+        :class:`HubUnavailable` while the hub refuses."""
+        with self._lock:
+            if self._refusing:
+                self._counts["requests_unavailable"] += 1
+                raise HubUnavailable("Transient error")
         try:
             intent = self._intent(fields)
         except SubscribeError:
@@ -417,6 +442,7 @@ class Hub:
             "requests": {
                 "accepted": counts["requests_accepted"],
                 "refused": counts["requests_refused"],
+                "unavailable": counts["requests_unavailable"],
             },
             # As of the last pump: a lease that ended since is removed by the next.
             "subscriptions": {"active": active, "pending": pending},

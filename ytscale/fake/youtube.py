@@ -76,7 +76,7 @@ from reference.youtube.parse import JsonDict
 from ytscale.fake.atom import render_feed
 from ytscale.fake.catalogue import DEFAULT_CHANNELS, EPOCH, Catalogue, ChannelSpec, SimClock
 from ytscale.fake.faults import Fault, FaultConfig, Faults
-from ytscale.fake.hub import DEFAULT_MAX_LEASE_S, Hub, SubscribeError
+from ytscale.fake.hub import DEFAULT_MAX_LEASE_S, Hub, HubUnavailable, SubscribeError
 from ytscale.fake.meter import QuotaMeter
 from ytscale.fake.resources import (
     channel_resource,
@@ -314,7 +314,8 @@ class FakeYouTube:
         headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """Answer one request: ``params`` are the decoded query pairs, repeats allowed;
-        ``headers`` have lower-case names (only the hub reads them, and the body)."""
+        ``headers`` have lower-case names (the API key may come in one; the hub reads them, and
+        the body)."""
         if path.startswith(ADMIN_PREFIX):
             return self._admin(http_method, path[len(ADMIN_PREFIX) :], _merged(params))
         if path == FEED_PATH:
@@ -331,7 +332,8 @@ class FakeYouTube:
         if decision.fault is Fault.DROP:
             self._count("dropped")
             return Answer(0, b"", delay, dropped=True)
-        if not query.get("key"):
+        # Google takes the key as ?key= or, kept out of URLs and their logs, X-Goog-Api-Key.
+        if not (query.get("key") or (headers or {}).get("x-goog-api-key")):
             self._count("forbidden")
             message = "The request is missing a valid API key."
             return _json(403, Rejected(403, "forbidden", "global", message).body, delay)
@@ -412,6 +414,8 @@ class FakeYouTube:
             self.hub.submit(fields)
         except SubscribeError as exc:
             return Answer(400, str(exc).encode(), content_type=_TEXT_TYPE)
+        except HubUnavailable as exc:
+            return Answer(503, str(exc).encode(), content_type=_TEXT_TYPE)
         return Answer(202, b"", content_type=_TEXT_TYPE)
 
     # -- list methods --------------------------------------------------------------------------

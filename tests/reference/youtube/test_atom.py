@@ -231,5 +231,6 @@ def test_topics_name_their_channel() -> None:
         f"https://www.youtube.com/channel/{CHANNEL}",
         f"ftp://www.youtube.com/xml/feeds/videos.xml?channel_id={CHANNEL}",
         f"/xml/feeds/videos.xml?channel_id={CHANNEL}",
+        f"http://[www.youtube.com/xml/feeds/videos.xml?channel_id={CHANNEL}",
     ):
         assert channel_id_of_topic(not_a_topic) is None, not_a_topic

@@ -173,16 +173,19 @@ def test_http2_is_enabled_on_the_network_transport(client: YouTubeClient) -> Non
 
 def test_injected_transport_carries_every_request(ledger: MemoryLedger) -> None:
     seen: list[httpx.URL] = []
+    keys: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.url)
+        keys.append(request.headers.get("x-goog-api-key"))
         return httpx.Response(200, json={"items": []})
 
     settings = Settings(youtube_url="http://127.0.0.1:8001", youtube_api_key="k1")
     with client_from_settings(settings, ledger, httpx.MockTransport(handler)) as client:
         assert client.channel(handle="@nobody") is None
     assert [(u.host, u.port, u.path) for u in seen] == [("127.0.0.1", 8001, "/youtube/v3/channels")]
-    assert seen[0].params["key"] == "k1" and seen[0].params["forHandle"] == "@nobody"
+    assert keys == ["k1"] and "key" not in seen[0].params, "the key never in the URL"
+    assert seen[0].params["forHandle"] == "@nobody"
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -193,8 +196,9 @@ def test_videos_parses_and_sends_key_and_parts(
 ) -> None:
     route = youtube.get("videos").mock(side_effect=echo_videos)
     [video] = client.videos(["aaaaaaaaaaa"])
-    params = route.calls.last.request.url.params
-    assert params["key"] == "test-key"
+    request = route.calls.last.request
+    params = request.url.params
+    assert request.headers["x-goog-api-key"] == "test-key" and "key" not in params
     assert params["part"] == "snippet,contentDetails,statistics"
     assert (video.id, video.duration_s, video.view_count, video.tags) == (
         "aaaaaaaaaaa",

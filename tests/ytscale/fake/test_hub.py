@@ -227,6 +227,24 @@ def test_a_refused_renewal_leaves_the_subscription_to_its_lease(
     assert report.expired == 1 and subscriber.video_ids() == [first.id]
 
 
+def test_a_refusing_hub_answers_503_and_keeps_running_leases(
+    fake: FakeYouTube, subscriber: Subscriber
+) -> None:
+    index = busy_channel(fake)
+    subscribe(fake, index)
+    fake.hub.pump()
+    fake.hub.refuse()
+    answer = subscribe(fake, index)
+    assert (answer.status_code, answer.text) == (503, "Transient error")
+    assert fake.hub.pump().verified == 0
+    move_to(fake, next_uploads(fake, index, 1)[0].published_at + timedelta(minutes=5))
+    fake.hub.pump()
+    assert len(subscriber.deliveries) == 1, "the lease it granted before still delivers"
+    fake.hub.refuse(False)
+    assert subscribe(fake, index).status_code == 202
+    assert fake.stats()["hub"]["requests"] == {"accepted": 2, "refused": 0, "unavailable": 1}
+
+
 def test_unsubscribing_stops_notifications(fake: FakeYouTube, subscriber: Subscriber) -> None:
     index = busy_channel(fake)
     subscribe(fake, index)
@@ -353,7 +371,7 @@ def test_invalid_requests_are_400_naming_the_field(
     assert response.status_code == 400 and response.headers["content-type"].startswith("text/")
     assert named in response.text
     hub = fake.stats()["hub"]
-    assert hub["requests"] == {"accepted": 0, "refused": 1}
+    assert hub["requests"] == {"accepted": 0, "refused": 1, "unavailable": 0}
     assert hub["subscriptions"]["pending"] == 0
 
 
@@ -501,7 +519,7 @@ def test_the_admin_pump_and_stats(fake: FakeYouTube) -> None:
         "at", "verified", "refused", "expired", "sent", "missed", "failed", "retried", "retrying",
     }  # fmt: skip
     assert stats["hub"] == {
-        "requests": {"accepted": 1, "refused": 0},
+        "requests": {"accepted": 1, "refused": 0, "unavailable": 0},
         "subscriptions": {"active": 1, "pending": 0},
         "verifications": {"ok": 1, "failed": 0},
         "notifications": {"sent": 0, "missed": 0, "failed": 0, "retried": 0, "queued": 0},

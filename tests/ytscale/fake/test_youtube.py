@@ -101,6 +101,11 @@ def test_a_request_without_key_is_refused_and_not_charged(fake: FakeYouTube) -> 
     assert fake.used == 0
 
 
+def test_the_key_may_come_in_the_x_goog_api_key_header(fake: FakeYouTube) -> None:
+    with client_of(fake, key=None, headers={"X-Goog-Api-Key": "test-key"}) as client:
+        assert get(client, "videos", part="id", id="x").status_code == 200
+
+
 def test_unknown_methods_are_404_and_not_charged(client: httpx.Client, fake: FakeYouTube) -> None:
     assert get(client, "search", part="snippet", q="x").status_code == 404
     assert client.post("/youtube/v3/videos", params={"part": "id"}).status_code == 404
