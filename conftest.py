@@ -82,6 +82,6 @@ def key_prefix() -> Iterator[str]:
     url = os.environ.get(REDIS_ENV)
     if url:
         client = kv.connect(url)
-        keys = list(client.scan_iter(f"{prefix}*"))
+        keys = list(client.scan_iter(f"*{prefix}*"))  # the ledger's keys open with a "{" tag
         if keys:
             client.delete(*keys)

@@ -218,12 +218,11 @@ def test_keys_expire_an_hour_after_the_pt_day_ends(
     ledger.mark_exhausted()
     expected = 24 * 3600 + int(KEY_GRACE.total_seconds())
     names = ["project", "user:1", "reservations", "exhausted"]
-    ttls = [client.ttl(f"{key_prefix}2025-11-02:{name}") for name in names]
+    keys = [f"{{{key_prefix}2025-11-02}}:{name}" for name in names]  # one hash tag, one slot
+    ttls = [client.ttl(key) for key in keys]
     # Redis counts TTLs down in real time; allow the test a few seconds.
     assert all(expected - 5 <= ttl <= expected for ttl in ttls), ttls
-    assert sorted(client.scan_iter(f"{key_prefix}*")) == sorted(
-        f"{key_prefix}2025-11-02:{name}".encode() for name in names
-    )
+    assert sorted(client.scan_iter(f"{{{key_prefix}*")) == sorted(key.encode() for key in keys)
 
 
 # --- interface ------------------------------------------------------------------------------------
@@ -251,3 +250,70 @@ def test_quota_exhausted_survives_pickling() -> None:
         exc.resets_at,
         str(exc),
     )
+
+
+# --- lost replies ---------------------------------------------------------------------------------
+
+
+def lose_replies(client: redis.Redis, monkeypatch: pytest.MonkeyPatch, count: int) -> list[str]:
+    """Make the next ``count`` script replies vanish after the script ran, as a cut connection
+    would: the client sees a ``ConnectionError`` (and retries, as redis-py does by default).
+    Returns the list the lost commands are noted in."""
+    lost: list[str] = []
+    base = client.connection_pool.connection_class
+
+    class Lossy(base):  # type: ignore[misc,valid-type]
+        def send_command(self, *args: object, **kwargs: object) -> None:
+            # Noted once sent: a reconnect inside sends and reads its own handshake first.
+            self._last = ""
+            super().send_command(*args, **kwargs)
+            self._last = str(args[0]).upper()
+
+        def read_response(self, *args: object, **kwargs: object) -> object:
+            reply = super().read_response(*args, **kwargs)
+            if getattr(self, "_last", "").startswith("EVAL") and len(lost) < count:
+                lost.append(self._last)
+                self.disconnect()
+                raise redis.ConnectionError("reply lost (injected)")
+            return reply
+
+    monkeypatch.setattr(client.connection_pool, "connection_class", Lossy)
+    client.connection_pool.reset()
+    return lost
+
+
+def test_a_reservation_whose_reply_is_lost_is_charged_once(
+    ledger: AtomicLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(ledger.client, redis.Redis)
+    lost = lose_replies(ledger.client, monkeypatch, count=1)
+    reservation = ledger.reserve(3, user_id=1)  # redis-py resends the script once
+    assert lost == ["EVALSHA"]
+    assert (ledger.used(), ledger.used(user_id=1)) == (3, 3)
+    ledger.refund(reservation)
+    assert (ledger.used(), ledger.used(user_id=1)) == (0, 0)
+
+
+def test_a_retry_that_meets_a_full_budget_still_holds_its_charge(
+    ledger: AtomicLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 of the user's 4 units: a second run of the script would refuse what it already charged,
+    # and the caller, told "exhausted", would never refund the units it holds.
+    assert isinstance(ledger.client, redis.Redis)
+    lose_replies(ledger.client, monkeypatch, count=1)
+    reservation = ledger.reserve(4, user_id=1)
+    assert ledger.used(user_id=1) == 4
+    ledger.refund(reservation)
+    assert ledger.used(user_id=1) == 0
+
+
+def test_a_store_lost_for_good_gets_the_units_back_when_it_can(
+    ledger: AtomicLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every retry loses its reply too (redis-py gives up after its retries), but the refund gets
+    # through: nothing stays charged for a request that will never be sent.
+    assert isinstance(ledger.client, redis.Redis)
+    lose_replies(ledger.client, monkeypatch, count=100)
+    with pytest.raises(redis.ConnectionError):
+        ledger.reserve(3, user_id=1)
+    assert (ledger.used(), ledger.used(user_id=1)) == (0, 0)
