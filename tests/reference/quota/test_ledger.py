@@ -2,13 +2,22 @@ import pickle
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
 
+from reference import kv
 from reference.quota import AtomicLedger, QuotaExhausted, QuotaLedger, Reservation
 from reference.quota.days import KEY_GRACE, PACIFIC, ManualClock
 from reference.settings import Settings
+from tests.backends import LEDGER_STORES, store_url
+
+
+@pytest.fixture(params=LEDGER_STORES)
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The ledger's stores: a Redis Cluster besides those every test runs on."""
+    return store_url(request.param)
 
 
 def pt(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -255,37 +264,47 @@ def test_quota_exhausted_survives_pickling() -> None:
 # --- lost replies ---------------------------------------------------------------------------------
 
 
-def lose_replies(client: redis.Redis, monkeypatch: pytest.MonkeyPatch, count: int) -> list[str]:
+def lose_replies(client: kv.Store, monkeypatch: pytest.MonkeyPatch, count: int) -> list[str]:
     """Make the next ``count`` script replies vanish after the script ran, as a cut connection
     would: the client sees a ``ConnectionError`` (and retries, as redis-py does by default).
-    Returns the list the lost commands are noted in."""
+    Returns the list the lost commands are noted in.
+
+    Patched on the connection class, not on one pool: a cluster client that meets a connection
+    error rebuilds its nodes' clients, and their connections must lose replies too.
+    """
     lost: list[str] = []
-    base = client.connection_pool.connection_class
+    pool = (
+        client.connection_pool
+        if isinstance(client, redis.Redis)
+        else client.get_default_node().redis_connection.connection_pool
+    )
+    cls = pool.connection_class
+    send, read = cls.send_command, cls.read_response
 
-    class Lossy(base):  # type: ignore[misc,valid-type]
-        def send_command(self, *args: object, **kwargs: object) -> None:
-            # Noted once sent: a reconnect inside sends and reads its own handshake first.
-            self._last = ""
-            super().send_command(*args, **kwargs)
-            self._last = str(args[0]).upper()
+    def send_command(self: redis.Connection, *args: Any, **kwargs: Any) -> None:
+        # Noted once sent: a reconnect inside sends and reads its own handshake first.
+        self._ytscale_last = ""  # type: ignore[attr-defined]
+        send(self, *args, **kwargs)
+        self._ytscale_last = str(args[0]).upper()  # type: ignore[attr-defined]
 
-        def read_response(self, *args: object, **kwargs: object) -> object:
-            reply = super().read_response(*args, **kwargs)
-            if getattr(self, "_last", "").startswith("EVAL") and len(lost) < count:
-                lost.append(self._last)
-                self.disconnect()
-                raise redis.ConnectionError("reply lost (injected)")
-            return reply
+    def read_response(self: redis.Connection, *args: Any, **kwargs: Any) -> Any:
+        reply = read(self, *args, **kwargs)
+        last = getattr(self, "_ytscale_last", "")
+        if last.startswith("EVAL") and len(lost) < count:
+            lost.append(last)
+            self.disconnect()
+            raise redis.ConnectionError("reply lost (injected)")
+        return reply
 
-    monkeypatch.setattr(client.connection_pool, "connection_class", Lossy)
-    client.connection_pool.reset()
+    monkeypatch.setattr(cls, "send_command", send_command)
+    monkeypatch.setattr(cls, "read_response", read_response)
+    pool.reset()
     return lost
 
 
 def test_a_reservation_whose_reply_is_lost_is_charged_once(
     ledger: AtomicLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert isinstance(ledger.client, redis.Redis)
     lost = lose_replies(ledger.client, monkeypatch, count=1)
     reservation = ledger.reserve(3, user_id=1)  # redis-py resends the script once
     assert lost == ["EVALSHA"]
@@ -299,7 +318,6 @@ def test_a_retry_that_meets_a_full_budget_still_holds_its_charge(
 ) -> None:
     # 4 of the user's 4 units: a second run of the script would refuse what it already charged,
     # and the caller, told "exhausted", would never refund the units it holds.
-    assert isinstance(ledger.client, redis.Redis)
     lose_replies(ledger.client, monkeypatch, count=1)
     reservation = ledger.reserve(4, user_id=1)
     assert ledger.used(user_id=1) == 4
@@ -312,7 +330,6 @@ def test_a_store_lost_for_good_gets_the_units_back_when_it_can(
 ) -> None:
     # Every retry loses its reply too (redis-py gives up after its retries), but the refund gets
     # through: nothing stays charged for a request that will never be sent.
-    assert isinstance(ledger.client, redis.Redis)
     lose_replies(ledger.client, monkeypatch, count=100)
     with pytest.raises(redis.ConnectionError):
         ledger.reserve(3, user_id=1)
