@@ -65,6 +65,13 @@ class YtscaleCelery(Celery):
         youtube_transport: httpx.BaseTransport | None = None,
         services: Services | None = None,
     ):
+        if "+cluster://" in settings.broker_url:
+            # kombu's Redis transport pops several queues in one BRPOP and keeps unacked messages
+            # in keys of their own: on a cluster those span slots. The ledger may use a cluster.
+            raise ValueError(
+                "BROKER_URL cannot be a Redis Cluster: Celery's Redis transport needs one Redis "
+                "server (a small one of its own will do) or RabbitMQ"
+            )
         super().__init__("ytscale", broker=settings.broker_url, set_as_current=False)
         self.settings = settings
         self.youtube_transport = youtube_transport

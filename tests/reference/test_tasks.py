@@ -124,6 +124,11 @@ def test_beat_runs_what_the_sync_strategy_needs(strategy: str, periodic: set[str
     assert scheduled <= set(app.tasks)
 
 
+def test_the_broker_is_refused_a_cluster_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="one Redis"):
+        create_app(Settings(broker_url="redis+cluster://127.0.0.1:7100"))
+
+
 def test_the_feed_sync_and_the_flush_run_through_a_worker(
     settings: Settings, broker_url: str, fake: FakeYouTube, services: object
 ) -> None:
