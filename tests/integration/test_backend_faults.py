@@ -1,23 +1,30 @@
 """Imports through real TCP faults between the pipeline and its real PostgreSQL and Redis.
 
-Both backends are reached through a loopback ``FaultProxy``; while imports run through a worker,
-the proxies reset connections, swallow replies after the server acted (a COMMIT or a ledger script
-that ran, whose answer never came) and refuse connections for a while, as a restarting Redis
-would. Afterwards: no request is left pending, none is lost (each imported one has its project), no
-project is duplicated, and the ledger counts at least what the fake YouTube billed, over by no
-more than the reservations whose reply and hand-back were both cut.
+Both backends are reached through a loopback ``FaultProxy``; while imports run through a worker, the
+proxies reset connections, swallow replies after the server acted (a COMMIT or a ledger script that
+ran, whose answer never came) and refuse connections for a while, as a restarting Redis would. A
+second run SIGKILLs and restarts a redis-server of the test's own (append-only, fsync on every
+write, so it comes back with its data). Afterwards: no request is left pending, none is lost (each
+imported one has its project), no project is duplicated, and the ledger counts at least what the
+fake YouTube billed, over by no more than the reservations whose reply and hand-back were both cut.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -37,6 +44,7 @@ from ytscale.worker import embedded_worker
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 WORKERS = 4
+KILLS = 3
 FAULT_SECONDS = 4.0
 FAULT_EVERY_S = 0.1
 
@@ -79,23 +87,34 @@ def inject(pg: FaultProxy, rd: FaultProxy, stop: threading.Event, seed: int) -> 
     return done
 
 
-def test_cut_connections_and_lost_replies_lose_nothing(
+@dataclass(frozen=True)
+class Run:
+    """What one run under faults left behind."""
+
+    outcomes: Counter[str]
+    failed_reasons: Counter[str]
+    #: Imports reported imported or duplicate with no project to show for it.
+    orphaned: int
+    projects: int
+    distinct: int
+    ledger_units: int
+    billed_units: int
+
+
+def run_imports(
     postgres_url: str,
-    proxies: tuple[FaultProxy, FaultProxy],
-    key_prefix: str,
+    settings: Settings,
+    ledger_url: str,
     fake: FakeYouTube,
-) -> None:
-    pg, rd = proxies
+    faults: Callable[[threading.Event], Counter[str]],
+) -> tuple[Run, Counter[str]]:
+    """Import 48 videos (8 asked twice) and a channel through a worker while ``faults`` runs;
+    return what the database and the ledger hold afterwards, and what ``faults`` injected."""
     engine = make_engine(postgres_url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(User.__table__.insert(), [{"id": i, "name": f"u{i}"} for i in (1, 2, 3)])
-    settings = Settings(
-        database_url=through(postgres_url, pg),
-        redis_url=through(require_env(REDIS_ENV), rd),
-        key_prefix=key_prefix,
-    )
     app = create_app(settings, youtube_transport=fake.transport())
     catalogue = fake.catalogue
     channels = [c for c in range(4, 40) if catalogue.video_count(c) >= 5][:8]
@@ -109,10 +128,8 @@ def test_cut_connections_and_lost_replies_lose_nothing(
             requests.append(request_import(svc, 1 + i % 2, "video", f"https://youtu.be/{vid}"))
         channel = catalogue.channel_id(catalogue.find_channel(40))
         requests.append(request_import(svc, 3, "channel", channel))
-        faults = threading.Thread(
-            target=lambda: injected.update(inject(pg, rd, stop, seed=13)), daemon=True
-        )
-        faults.start()
+        thread = threading.Thread(target=lambda: injected.update(faults(stop)), daemon=True)
+        thread.start()
         for request in requests[:-1]:
             app.tasks["ytscale.import_video"].delay(request)
         app.tasks["ytscale.import_channel"].delay(requests[-1])
@@ -121,20 +138,18 @@ def test_cut_connections_and_lost_replies_lose_nothing(
             """every import request to end, faults or not"""
             try:
                 return all(status != "pending" for status in statuses(app).values())
-            except Exception:  # the check itself goes through the faulty proxy
+            except Exception:  # the check itself goes through the faults
                 return False
 
         try:
             wait_for(ended, timeout=120)
         finally:
             stop.set()
-            faults.join()
+            thread.join()
     app.services.close()
 
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(ImportRequest.kind, ImportRequest.status, ImportRequest.reason)
-        ).all()
+        rows = conn.execute(select(ImportRequest.status, ImportRequest.reason)).all()
         orphaned = conn.scalar(
             select(func.count())
             .select_from(ImportRequest)
@@ -151,29 +166,112 @@ def test_cut_connections_and_lost_replies_lose_nothing(
             )
         )
     engine.dispose()
-    ledger = AtomicLedger(kv.connect(require_env(REDIS_ENV)), prefix=f"{key_prefix}quota:")
-    ledger_units, billed = ledger.used(), fake.used
-    outcome = Counter(status for _, status, _ in rows)
-    reasons = Counter(reason for _, status, reason in rows if status == "failed")
-    figures = {
-        "requests": len(rows),
-        "outcomes": dict(outcome),
-        "failed_reasons": dict(reasons),
-        "injected": dict(injected),
-        "pg_proxy": dict(pg.counts),
-        "redis_proxy": dict(rd.counts),
-        "projects": projects,
-        "ledger_units": ledger_units,
-        "billed_units": billed,
-    }
-    print(f"\nfault figures: {figures}")
-    assert injected["pg-cut"] + injected["pg-drop"] > 0 and injected["redis-cut"] > 0, figures
-    assert outcome["pending"] == 0, figures
+    ledger = AtomicLedger(kv.connect(ledger_url), prefix=f"{settings.key_prefix}quota:")
+    run = Run(
+        outcomes=Counter(status for status, _ in rows),
+        failed_reasons=Counter(reason for status, reason in rows if status == "failed"),
+        orphaned=orphaned or 0,
+        projects=projects or 0,
+        distinct=distinct or 0,
+        ledger_units=ledger.used(),
+        billed_units=fake.used,
+    )
+    return run, injected
+
+
+def assert_nothing_lost(run: Run, redis_faults: int, figures: object) -> None:
+    assert run.outcomes["pending"] == 0, figures
     # Every video exists and the faults end long before the retries do: none may fail.
-    assert outcome["failed"] == 0, figures
-    assert orphaned == 0, figures  # no import reported done without its project
-    assert projects == distinct, figures  # no video twice for one user
+    assert run.outcomes["failed"] == 0, figures
+    assert run.orphaned == 0, figures  # no import reported done without its project
+    assert run.projects == run.distinct, figures  # no video twice for one user
     # Never under: a unit is reserved before its request is sent. Over only by reservations whose
     # reply and hand-back were both cut: at most one per worker per Redis fault.
+    billed = run.billed_units
+    assert billed <= run.ledger_units <= billed + WORKERS * redis_faults, figures
+
+
+def test_cut_connections_and_lost_replies_lose_nothing(
+    postgres_url: str,
+    proxies: tuple[FaultProxy, FaultProxy],
+    key_prefix: str,
+    fake: FakeYouTube,
+) -> None:
+    pg, rd = proxies
+    redis_url = require_env(REDIS_ENV)
+    settings = Settings(
+        database_url=through(postgres_url, pg),
+        redis_url=through(redis_url, rd),
+        key_prefix=key_prefix,
+    )
+    run, injected = run_imports(
+        postgres_url, settings, redis_url, fake, lambda stop: inject(pg, rd, stop, seed=13)
+    )
+    figures = {"run": run, "injected": injected, "pg": pg.counts, "redis": rd.counts}
+    print(f"\nfault figures: {figures}")
+    assert injected["pg-cut"] + injected["pg-drop"] > 0 and injected["redis-cut"] > 0, figures
     redis_faults = injected["redis-cut"] + injected["redis-drop"] + injected["redis-down"]
-    assert billed <= ledger_units <= billed + WORKERS * redis_faults, figures
+    assert_nothing_lost(run, redis_faults, figures)
+
+
+@dataclass(frozen=True)
+class OwnRedis:
+    url: str
+    kill_and_restart: Callable[[], None]
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server of this test's own (never the shared one) on a spare loopback port, which
+    writes every change to its append-only file before answering, and a way to SIGKILL it."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        "redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(tmp_path),
+        "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+    ]  # fmt: skip
+    processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL)]
+
+    def ready() -> bool:
+        """the test's redis-server to answer"""
+        try:
+            return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
+        except redis.ConnectionError:
+            return False
+
+    def kill_and_restart() -> None:
+        processes[-1].kill()  # SIGKILL: no shutdown, no final save
+        processes[-1].wait()
+        time.sleep(0.3)
+        processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+        wait_for(ready, timeout=10)
+
+    wait_for(ready, timeout=10)
+    yield OwnRedis(f"redis://127.0.0.1:{port}/0", kill_and_restart)
+    processes[-1].kill()
+    processes[-1].wait()
+
+
+def test_redis_killed_and_restarted_mid_run_loses_nothing(
+    postgres_url: str, own_redis: OwnRedis, key_prefix: str, fake: FakeYouTube
+) -> None:
+    redis_url = own_redis.url
+    settings = Settings(database_url=postgres_url, redis_url=redis_url, key_prefix=key_prefix)
+
+    def kills(stop: threading.Event) -> Counter[str]:
+        done = Counter[str]()
+        for _ in range(KILLS):
+            if stop.wait(0.5):
+                break
+            own_redis.kill_and_restart()
+            done["redis-kill"] += 1
+        return done
+
+    run, injected = run_imports(postgres_url, settings, redis_url, fake, kills)
+    figures = {"run": run, "injected": injected}
+    print(f"\nfault figures: {figures}")
+    assert injected["redis-kill"] == KILLS, figures
+    assert_nothing_lost(run, injected["redis-kill"], figures)
