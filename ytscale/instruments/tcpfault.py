@@ -40,7 +40,8 @@ class FaultProxy:
         self.target = (target_host, target_port)
         #: Seconds each chunk is held before it is passed on, in both directions.
         self.delay_s = 0.0
-        #: What happened: connections, cuts (links reset), dropped (replies swallowed), refused.
+        #: What happened: connections, cuts (links reset), dropped (replies swallowed), refused,
+        #: delayed (chunks held).
         self.counts: Counter[str] = Counter()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._links: set[_Link] = set()
@@ -173,8 +174,9 @@ class _Link:
                 if replies and self.proxy._take_drop():
                     self.proxy.counts["dropped"] += 1
                     break
-                if self.proxy.delay_s:
-                    time.sleep(self.proxy.delay_s)
+                if delay := self.proxy.delay_s:
+                    self.proxy.counts["delayed"] += 1
+                    time.sleep(delay)
                 sink.sendall(data)
         except OSError:
             pass
