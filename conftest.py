@@ -17,7 +17,15 @@ from sqlalchemy import Engine
 from reference import kv
 from reference.db import make_engine
 from reference.models import Base
-from tests.backends import DATABASES, POSTGRES_ENV, REDIS_ENV, RUN_ID, STORES, require_env
+from tests.backends import (
+    DATABASES,
+    POSTGRES_ENV,
+    RUN_ID,
+    STORE_ENVS,
+    STORES,
+    require_env,
+    store_url,
+)
 from ytscale.instruments.scratch import scratch_schema
 
 
@@ -68,20 +76,18 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(params=STORES)
 def redis_url(request: pytest.FixtureRequest) -> str:
-    """A key-value store URL, per backend."""
-    if request.param == "fakeredis":
-        return f"fakeredis://{uuid.uuid4().hex}"
-    return require_env(REDIS_ENV)
+    """A key-value store URL, per backend (``tests.backends.LEDGER_STORES`` adds a cluster)."""
+    return store_url(request.param)
 
 
 @pytest.fixture
 def key_prefix() -> Iterator[str]:
-    """A key prefix no other test or run uses; its keys are deleted afterwards on real Redis."""
+    """A key prefix no other test or run uses; its keys are deleted afterwards on real stores."""
     prefix = f"test:{RUN_ID}:{uuid.uuid4().hex[:8]}:"
     yield prefix
-    url = os.environ.get(REDIS_ENV)
-    if url:
+    for url in filter(None, map(os.environ.get, STORE_ENVS.values())):
         client = kv.connect(url)
-        keys = list(client.scan_iter(f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
+        # The ledger's keys open with a "{" hash tag; one DEL per key, since a cluster's keys
+        # may lie in different slots.
+        for key in list(client.scan_iter(f"*{prefix}*")):
+            client.delete(key)

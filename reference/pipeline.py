@@ -16,11 +16,14 @@ import logging
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import redis
 from sqlalchemy import select, true, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from reference import projects, push, sources, uploads
@@ -57,6 +60,11 @@ T = TypeVar("T")
 
 #: Failures worth another attempt later: YouTube or the breaker may recover within minutes.
 TRANSIENT = (YouTubeUnavailable, CircuitOpenError, RateLimitedError)
+#: Our own backends unreachable (a connection cut, a server restarting, a timeout): an operation
+#: that meets one is retried like a transient YouTube failure, and ends failed with a reason.
+BACKEND_ERRORS = (OperationalError, redis.ConnectionError, redis.TimeoutError)
+#: Why :func:`sweep_abandoned` ended a request.
+ABANDONED = "abandoned: no worker finished the import in time"
 
 
 class TransientFailure(Exception):
@@ -65,6 +73,11 @@ class TransientFailure(Exception):
     def __init__(self, reason: str, cause: Exception) -> None:
         super().__init__(f"{reason}: {cause}")
         self.reason = reason
+
+
+def backend_failure(exc: Exception) -> TransientFailure:
+    """A backend error as a transient failure; the reason names its kind, never its address."""
+    return TransientFailure(f"backendUnavailable: {type(exc).__name__}", exc)
 
 
 @dataclass(frozen=True)
@@ -200,11 +213,17 @@ def sync_source(services: Services, source_id: int, now: datetime | None = None)
         else:
             found, newest = _page_uploads(services, source)
     except YouTubeError as exc:
-        with services.sessions.begin() as session:
-            sources.mark_failed(session, source_id, reason=f"{exc.reason}: {exc}", now=now)
+        _sync_failed(services, source_id, f"{exc.reason}: {exc}", now)
         if isinstance(exc, TRANSIENT):
             raise TransientFailure(exc.reason, exc) from exc
         raise
+    except BACKEND_ERRORS as exc:
+        failure = backend_failure(exc)
+        # The store that failed may be the database itself: then the claim's lease brings the
+        # source back instead.
+        with suppress(*BACKEND_ERRORS):
+            _sync_failed(services, source_id, failure.reason, now)
+        raise failure from exc
     with services.sessions.begin() as session:
         sources.mark_synced(
             session,
@@ -224,6 +243,11 @@ def _next_sync(services: Services, session: Session, channel_id: str, now: datet
     if strategy.subscribes and not push.leased(session, channel_id, now):
         return now + SyncStrategy.FEED_POLLING.interval
     return now + strategy.interval
+
+
+def _sync_failed(services: Services, source_id: int, reason: str, now: datetime) -> None:
+    with services.sessions.begin() as session:
+        sources.mark_failed(session, source_id, reason=reason, now=now)
 
 
 def _page_uploads(services: Services, source: ContentSource) -> tuple[int, str | None]:
@@ -389,25 +413,49 @@ def schedule_due(
 
     The default cap keeps the report's rate of :data:`WINDOW_CAP` per :data:`WINDOW_S` for a daily
     sync, pro rata for the horizon and for the strategy's interval: an hourly feed read of the same
-    sources falls due 24 times as often. Claiming moves a source's ``next_sync_at`` past the
-    horizon, so a scheduler that ticks again before the sync finishes does not enqueue it twice.
+    sources falls due 24 times as often. Claiming moves a source's ``next_sync_at`` a lease ahead
+    (the horizon plus the strategy's interval: a sync that dies is retried an interval later), so
+    a scheduler that ticks again before the sync finishes does not enqueue it twice. If enqueueing
+    fails (the broker is down), the sources not enqueued are handed back, due as they were.
     """
     now = now or services.clock()
-    per_day = SYNC_INTERVAL / services.settings.sync_strategy.interval
+    interval = services.settings.sync_strategy.interval
+    per_day = SYNC_INTERVAL / interval
     cap = cap if cap is not None else math.ceil(WINDOW_CAP * horizon_s / WINDOW_S * per_day)
+    lease = timedelta(seconds=horizon_s) + interval
     with services.sessions.begin() as session:
-        due = sources.claim_due(
-            session,
-            now=now,
-            horizon_s=horizon_s,
-            limit=cap,
-            lease=timedelta(seconds=horizon_s) + SYNC_INTERVAL,
-        )
+        due = sources.claim_due(session, now=now, horizon_s=horizon_s, limit=cap, lease=lease)
         countdowns = stagger(due, now, horizon_s, random.Random(seed))
         planned = [Scheduled(s.id, c) for s, c in zip(due, countdowns, strict=True)]
-    for item in planned:
-        enqueue(item.source_id, item.countdown_s)
+    for done, item in enumerate(planned):
+        try:
+            enqueue(item.source_id, item.countdown_s)
+        except Exception:
+            with services.sessions.begin() as session:
+                sources.hand_back(session, due[done:], leased_until=now + lease)
+            raise
     return planned
+
+
+def sweep_abandoned(
+    services: Services, *, older_than: timedelta, now: datetime | None = None
+) -> int:
+    """End as failed every request still pending ``older_than`` after it was made; how many.
+
+    A worker that dies at the hard time limit, or whose last retry could not reach the database
+    or the broker, leaves its request pending with no message left to finish it; the sweep makes
+    "every request ends visibly" hold for those too. ``older_than`` must outlast every attempt
+    a live request may still get.
+    """
+    cutoff = (now or utc_now()) - older_than
+    with services.sessions.begin() as session:
+        ended = session.scalars(
+            update(ImportRequest)
+            .where(ImportRequest.status == "pending", ImportRequest.created_at < cutoff)
+            .values(status="failed", reason=ABANDONED, updated_at=utc_now())
+            .returning(ImportRequest.id)
+        )
+        return len(list(ended))
 
 
 def fail_request(services: Services, request_id: int, reason: str) -> Outcome:

@@ -16,6 +16,7 @@ read, already in order. Times are UTC (SQLite compares them as text). Nothing he
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -103,6 +104,24 @@ def claim_due(
         if len(chosen) < wanted:
             break
     return claimed
+
+
+def hand_back(session: Session, claimed: Sequence[ContentSource], *, leased_until: datetime) -> int:
+    """Undo a claim whose syncs were never enqueued: each source is due again when it was before.
+
+    ``claimed`` are sources as :func:`claim_due` returned them; one that something has moved since
+    (a sync that did run, another claim) keeps its new time. Returns how many were handed back.
+    """
+    if not claimed:
+        return 0
+    due_at = {source.id: source.next_sync_at for source in claimed}
+    handed = session.scalars(
+        update(_SOURCES)
+        .where(_SOURCES.c.id.in_(due_at), _SOURCES.c.next_sync_at == leased_until)
+        .values(next_sync_at=case(due_at, value=_SOURCES.c.id))
+        .returning(_SOURCES.c.id)
+    )
+    return len(list(handed))
 
 
 def upsert_source(

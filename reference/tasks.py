@@ -18,11 +18,14 @@ processes for the real thing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
 
 from reference import pipeline, push
@@ -33,8 +36,10 @@ log = logging.getLogger(__name__)
 
 IMPORT_QUEUE = "youtube_import"
 SYNC_QUEUE = "youtube_sync"
-#: Hard limit on one task; the visibility timeout is derived from it.
+#: Hard limit on one task; the visibility timeout is derived from it. The soft limit comes first,
+#: so an import that runs too long ends failed with a reason instead of being killed mid-write.
 TASK_TIME_LIMIT_S = 300
+TASK_SOFT_TIME_LIMIT_S = TASK_TIME_LIMIT_S - 30
 #: The longest countdown any scheduler uses (the report's stagger spans the whole window).
 MAX_COUNTDOWN_S = pipeline.WINDOW_S
 VISIBILITY_TIMEOUT_S = MAX_COUNTDOWN_S + 2 * TASK_TIME_LIMIT_S
@@ -43,6 +48,10 @@ SYNC_RATE_LIMIT = "100/m"
 #: Scheduler tick: each tick releases the sources due within it.
 TICK_S = 60.0
 MAX_RETRIES = 5
+#: A request still pending this long after it was made has no live attempt left: each of its
+#: attempts would have been redelivered within a visibility timeout. The sweeper ends it failed.
+ABANDONED_AFTER_S = (MAX_RETRIES + 1) * VISIBILITY_TIMEOUT_S
+SWEEP_EVERY_S = 300.0
 #: How often subscriptions due for renewal are requested (up to 2,000 per call: 100K new
 #: channels are all subscribed within about 4 hours, 7 hub requests a second).
 RENEW_EVERY_S = 300.0
@@ -57,6 +66,13 @@ class YtscaleCelery(Celery):
         youtube_transport: httpx.BaseTransport | None = None,
         services: Services | None = None,
     ):
+        if "+cluster://" in settings.broker_url:
+            # kombu's Redis transport pops several queues in one BRPOP and keeps unacked messages
+            # in keys of their own: on a cluster those span slots. The ledger may use a cluster.
+            raise ValueError(
+                "BROKER_URL cannot be a Redis Cluster: Celery's Redis transport needs one Redis "
+                "server (a small one of its own will do) or RabbitMQ"
+            )
         super().__init__("ytscale", broker=settings.broker_url, set_as_current=False)
         self.settings = settings
         self.youtube_transport = youtube_transport
@@ -91,6 +107,7 @@ def create_app(
         worker_prefetch_multiplier=1,
         task_ignore_result=True,  # a request's status lives in import_requests, per user
         task_time_limit=TASK_TIME_LIMIT_S,
+        task_soft_time_limit=TASK_SOFT_TIME_LIMIT_S,
         task_default_queue=IMPORT_QUEUE,
         task_routes={"ytscale.sync_source": {"queue": SYNC_QUEUE}},
         broker_transport_options={
@@ -114,7 +131,10 @@ def create_app(
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """Periodic tasks: the sync tick always; the detail flush and lease renewal when quota-free."""
-    schedule = {"schedule-due-sources": {"task": "ytscale.schedule_tick", "schedule": TICK_S}}
+    schedule = {
+        "schedule-due-sources": {"task": "ytscale.schedule_tick", "schedule": TICK_S},
+        "sweep-abandoned-requests": {"task": "ytscale.sweep_abandoned", "schedule": SWEEP_EVERY_S},
+    }
     if settings.sync_strategy.flushes:
         schedule["flush-uploads"] = {"task": "ytscale.flush_uploads", "schedule": TICK_S}
     if settings.sync_strategy.subscribes:
@@ -128,32 +148,44 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
 def _register(app: YtscaleCelery) -> None:
     # shared=False: a shared task is added to every app finalized later, so a second app (a test's,
     # a benchmark's) would silently run the first app's closures against the first app's backends.
-    def retry_or_fail(task: Task, request_id: int, exc: pipeline.TransientFailure) -> Any:
+    def run_import(task: Task, operation: Callable[..., pipeline.Outcome], request_id: int) -> Any:
+        # Every way an attempt can fail ends retried or failed with a reason; what even that
+        # cannot record (the database down through the last retry) the sweeper ends.
+        try:
+            return asdict(operation(app.services, request_id))
+        except SoftTimeLimitExceeded:
+            reason = f"timeLimit: the import ran past {TASK_SOFT_TIME_LIMIT_S} s"
+            return asdict(pipeline.fail_request(app.services, request_id, reason))
+        except pipeline.TransientFailure as exc:
+            failure = exc
+        except pipeline.BACKEND_ERRORS as exc:
+            failure = pipeline.backend_failure(exc)
         if task.request.retries >= MAX_RETRIES:
-            return asdict(pipeline.fail_request(app.services, request_id, exc.reason))
-        raise task.retry(countdown=2**task.request.retries, exc=exc)
+            return asdict(pipeline.fail_request(app.services, request_id, failure.reason))
+        raise task.retry(countdown=2**task.request.retries, exc=failure)
 
     @app.task(shared=False, name="ytscale.import_video", bind=True, max_retries=MAX_RETRIES)
     def import_video(self: Task, request_id: int) -> Any:
-        try:
-            return asdict(pipeline.import_video(app.services, request_id))
-        except pipeline.TransientFailure as exc:
-            return retry_or_fail(self, request_id, exc)
+        return run_import(self, pipeline.import_video, request_id)
 
     @app.task(shared=False, name="ytscale.import_channel", bind=True, max_retries=MAX_RETRIES)
     def import_channel(self: Task, request_id: int) -> Any:
-        try:
-            return asdict(pipeline.import_channel(app.services, request_id))
-        except pipeline.TransientFailure as exc:
-            return retry_or_fail(self, request_id, exc)
+        return run_import(self, pipeline.import_channel, request_id)
 
     @app.task(shared=False, name="ytscale.sync_source", rate_limit=SYNC_RATE_LIMIT)
     def sync_source(source_id: int) -> int:
-        # A failed sync is recorded on the source and retried by the next tick, after its backoff.
+        # A failed sync is recorded on the source and retried by the next tick, after its backoff;
+        # one that could not even record that comes back when its claim's lease ends.
         try:
             return pipeline.sync_source(app.services, source_id)
-        except pipeline.TransientFailure:
+        except (pipeline.TransientFailure, *pipeline.BACKEND_ERRORS):
             return 0
+
+    @app.task(shared=False, name="ytscale.sweep_abandoned")
+    def sweep_abandoned() -> int:
+        return pipeline.sweep_abandoned(
+            app.services, older_than=timedelta(seconds=ABANDONED_AFTER_S)
+        )
 
     @app.task(shared=False, name="ytscale.schedule_tick")
     def schedule_tick() -> int:

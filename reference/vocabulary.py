@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-import redis
 from sqlalchemy.orm import Session
 
+from reference import kv
 from reference.models import Category, Tool, ToolAlias
 
 _STEMS = (
@@ -92,7 +92,7 @@ class VocabularyVersion:
 
     KEY = "ytscale:vocabulary:version"
 
-    def __init__(self, client: redis.Redis, key: str = KEY) -> None:
+    def __init__(self, client: kv.Store, key: str = KEY) -> None:
         self._client = client
         self._key = key
 

@@ -14,7 +14,14 @@ also charges that user's counter, capped at ``settings.user_quota`` when set: a 
 on the project budget, never a substitute for it.
 
 **Days.** Counters are kept per Pacific-Time calendar day (``QuotaDay``) and expire shortly after
-it, so budgets come back at midnight PT, as YouTube's do.
+it, so budgets come back at midnight PT, as YouTube's do. A day's keys share one hash tag, so on a
+Redis Cluster every script finds its keys in one slot.
+
+**Lost replies.** A reply lost after the script ran (redis-py then sends it again) charges once:
+the script is idempotent on the reservation. If the store stays unreachable the reservation is
+handed back before the error is raised; only a refund lost too leaves its units charged until the
+day ends, so the ledger over-counts by at most the units of reservations whose reply *and* refund
+were both lost, and never under-counts.
 
 ``KeyValueLedger`` holds all of this; subclasses differ only in ``_charge``, the step that checks
 the budgets and charges the counters. ``AtomicLedger`` (ours) does it in one Lua script; the
@@ -26,6 +33,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -125,15 +133,15 @@ def _script(name: str) -> str:
 class KeyValueLedger(ABC):
     """A ledger on Redis (or fakeredis): keys, days, refunds and reads shared by every variant.
 
-    Keys, per PT day, expiring an hour after it: ``{prefix}{day}:project`` and
-    ``{prefix}{day}:user:<id>`` (units charged), ``{prefix}{day}:exhausted`` (YouTube said
-    ``quotaExceeded``) and ``{prefix}{day}:reservations`` (a hash of the day's refundable
+    Keys, per PT day, expiring an hour after it: ``{{prefix}{day}}:project`` and
+    ``{{prefix}{day}}:user:<id>`` (units charged), ``{{prefix}{day}}:exhausted`` (YouTube said
+    ``quotaExceeded``) and ``{{prefix}{day}}:reservations`` (a hash of the day's refundable
     reservations, one short field each: some 10,000 at the default budget).
     """
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: kv.Store,
         *,
         daily_quota: int = DEFAULT_DAILY_QUOTA,
         user_quota: int | None = None,
@@ -145,7 +153,7 @@ class KeyValueLedger(ABC):
         self.user_quota = user_quota
         self.prefix = prefix
         self.clock = clock
-        self._refund = client.register_script(_script("refund.lua"))
+        self._refund = kv.script(client, _script("refund.lua"))
 
     @classmethod
     def from_settings(
@@ -170,7 +178,13 @@ class KeyValueLedger(ABC):
         now = self.clock()
         day = QuotaDay.at(now)
         reservation = Reservation(units, user_id, day.key)
-        refusal = self._charge(reservation, self._scopes(day.key, user_id), day.ttl(now))
+        try:
+            refusal = self._charge(reservation, self._scopes(day.key, user_id), day.ttl(now))
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Whether the script ran is unknown: hand the units back, if the store lets us.
+            with suppress(redis.ConnectionError, redis.TimeoutError):
+                self.refund(reservation)
+            raise
         if refusal is not None:
             raise QuotaExhausted(refusal.scope, units, max(0, refusal.remaining), day.resets_at)
         return reservation
@@ -220,7 +234,7 @@ class KeyValueLedger(ABC):
         return scopes
 
     def _key(self, day: str, name: str) -> str:
-        return f"{self.prefix}{day}:{name}"
+        return kv.tagged(f"{self.prefix}{day}", name)
 
     def _user_key(self, day: str, user_id: int) -> str:
         return self._key(day, f"user:{user_id}")
@@ -241,7 +255,7 @@ class AtomicLedger(KeyValueLedger):
     @cached_property
     def _reserve(self) -> Script:
         # Registering computes the SHA locally; the script is sent only if the server lacks it.
-        return self.client.register_script(_script("reserve.lua"))
+        return kv.script(self.client, _script("reserve.lua"))
 
     def _charge(
         self, reservation: Reservation, scopes: Sequence[Scope], ttl: int

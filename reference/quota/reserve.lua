@@ -8,9 +8,16 @@
 -- ARGV[4..] each counter's budget, -1 for a scope that is counted but not capped
 --
 -- Returns {0, 0} when charged; otherwise {i, remaining}: the i-th counter (1 = project) refused.
+--
+-- Idempotent on the reservation's field: a client that lost the reply and sends the script again
+-- (redis-py retries on a connection or timeout error) finds its record and is told "charged",
+-- without a second charge, and never "refused" for units it already holds.
 local units = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1 then
+  return {0, 0}
+end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return {1, 0}
 end

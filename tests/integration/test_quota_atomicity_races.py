@@ -11,12 +11,19 @@ import pytest
 import redis
 
 from reference.quota import AtomicLedger
+from tests.backends import LEDGER_STORES, store_url
 from ytscale.instruments.contention import contend
 
 WORKERS = 100
 #: Trials per case. The report's variants lose units in >99% of such trials on real Redis, so a
 #: non-atomic ledger would fail in the first; five leave no room for luck (< 1e-9).
 TRIALS = 5
+
+
+@pytest.fixture(params=LEDGER_STORES)
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The ledger's stores: a Redis Cluster besides those every test runs on."""
+    return store_url(request.param)
 
 
 @dataclass(frozen=True)

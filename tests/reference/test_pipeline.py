@@ -6,9 +6,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import redis
 from sqlalchemy import func, select
 
-from reference import pipeline
+from reference import pipeline, sources
 from reference.clock import utc_now
 from reference.models import ContentSource, ImportRequest, Project, ProjectTool
 from reference.quota import cost
@@ -190,3 +191,84 @@ def test_a_seeded_vocabulary_matches_what_videos_are_tagged_with(
     outcome = import_video(services, 1, fake.catalogue.video_id(1, 0))
     assert outcome.status == "imported"
     assert count(services, ProjectTool) > 0
+
+
+# --- dead backends --------------------------------------------------------------------------------
+
+
+def due_times(services: Services) -> dict[int, object]:
+    with services.sessions() as session:
+        rows = session.execute(select(ContentSource.id, ContentSource.next_sync_at)).tuples()
+        return dict(rows.all())
+
+
+@pytest.mark.parametrize("strategy", ["api_polling", "feed_polling", "push"])
+def test_a_claim_is_leased_for_the_strategys_interval(
+    services: Services, fake: FakeYouTube, strategy: str
+) -> None:
+    # An hourly feed read whose sync died must come back within the hour, not a day later.
+    import_channel(services, 1, fake.catalogue.channel_id(1))
+    scoped = replace(services, settings=replace(services.settings, sync_strategy=strategy))
+    far = utc_now() + timedelta(days=2)
+    (planned,) = pipeline.schedule_due(scoped, lambda *_: None, now=far, horizon_s=60)
+    interval = scoped.settings.sync_strategy.interval
+    assert due_times(services)[planned.source_id] == far + timedelta(seconds=60) + interval
+
+
+def test_a_broker_error_hands_back_the_claims_not_enqueued(
+    services: Services, fake: FakeYouTube
+) -> None:
+    for user in (1, 2, 3):
+        import_channel(services, user, fake.catalogue.channel_id(user))
+    before = due_times(services)
+    far = utc_now() + timedelta(days=2)
+    enqueued: list[int] = []
+
+    def enqueue(source_id: int, countdown: float) -> None:
+        if enqueued:
+            raise ConnectionError("broker down (injected)")
+        enqueued.append(source_id)
+
+    with pytest.raises(ConnectionError):
+        pipeline.schedule_due(services, enqueue, now=far, horizon_s=60)
+    after = due_times(services)
+    assert [s for s in after if after[s] != before[s]] == enqueued  # only that one stays claimed
+    retried = pipeline.schedule_due(services, lambda *_: None, now=far, horizon_s=60)
+    assert sorted(p.source_id for p in retried) == sorted(set(before) - set(enqueued))
+
+
+def test_a_sync_that_loses_redis_fails_with_a_reason_and_backs_off(
+    services: Services, fake: FakeYouTube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_channel(services, 1, fake.catalogue.channel_id(1))
+    (source_id,) = due_times(services)
+
+    def unreachable(*_: object, **__: object) -> None:
+        raise redis.ConnectionError("Redis down (injected)")
+
+    monkeypatch.setattr(services.ledger, "reserve", unreachable)
+    now = utc_now()
+    with pytest.raises(pipeline.TransientFailure, match="backendUnavailable: ConnectionError"):
+        pipeline.sync_source(services, source_id, now=now)
+    with services.sessions() as session:
+        source = session.get(ContentSource, source_id)
+        assert source is not None
+        assert (source.failure_count, source.last_error) == (
+            1,
+            "backendUnavailable: ConnectionError",
+        )
+        assert source.next_sync_at == now + sources.Backoff().delay(1)
+
+
+def test_the_sweeper_ends_requests_no_worker_will_finish(services: Services) -> None:
+    old, fresh = (
+        pipeline.request_import(services, 1, "video", "https://youtu.be/dQw4w9WgXcQ")
+        for _ in range(2)
+    )
+    with services.sessions.begin() as session:
+        session.get_one(ImportRequest, old).created_at = utc_now() - timedelta(hours=3)
+    assert pipeline.sweep_abandoned(services, older_than=timedelta(hours=2)) == 1
+    swept = pipeline.request_outcome(services, old)
+    assert (swept.status, swept.reason) == ("failed", pipeline.ABANDONED)
+    assert pipeline.request_outcome(services, fresh).status == "pending"
+    assert pipeline.sweep_abandoned(services, older_than=timedelta(hours=2)) == 0

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
-from reference import pipeline
+from reference import pipeline, tasks
 from reference.clock import utc_now
 from reference.models import ContentSource, PendingUpload, Project
+from reference.services import Services
 from reference.settings import Settings
 from reference.tasks import YtscaleCelery, create_app
 from tests.helpers import statuses, wait_for
@@ -107,16 +111,22 @@ def test_imports_and_sync_through_a_worker(worker: YtscaleCelery, fake: FakeYouT
 @pytest.mark.parametrize(
     ("strategy", "periodic"),
     [
-        ("api_polling", {"ytscale.schedule_tick"}),
-        ("feed_polling", {"ytscale.schedule_tick", "ytscale.flush_uploads"}),
-        ("push", {"ytscale.schedule_tick", "ytscale.flush_uploads", "ytscale.renew_subscriptions"}),
+        ("api_polling", set()),
+        ("feed_polling", {"ytscale.flush_uploads"}),
+        ("push", {"ytscale.flush_uploads", "ytscale.renew_subscriptions"}),
     ],
 )
 def test_beat_runs_what_the_sync_strategy_needs(strategy: str, periodic: set[str]) -> None:
     app = create_app(Settings(sync_strategy=strategy))
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert scheduled == periodic
+    always = {"ytscale.schedule_tick", "ytscale.sweep_abandoned"}
+    assert scheduled == always | periodic
     assert scheduled <= set(app.tasks)
+
+
+def test_the_broker_is_refused_a_cluster_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="one Redis"):
+        create_app(Settings(broker_url="redis+cluster://127.0.0.1:7100"))
 
 
 def test_the_feed_sync_and_the_flush_run_through_a_worker(
@@ -159,3 +169,83 @@ def test_the_feed_sync_and_the_flush_run_through_a_worker(
         wait_for(stored)
     app.services.close()
     assert fake.stats()["charged_calls"] == {"videos.list": 1}
+
+
+# --- dead backends and time limits ----------------------------------------------------------------
+
+
+def failing(times: int, error: BaseException) -> Callable[..., pipeline.Outcome]:
+    """``pipeline.import_video`` that raises ``error`` on its first ``times`` calls."""
+    real, calls = pipeline.import_video, []
+
+    def import_video(services: Services, request_id: int) -> pipeline.Outcome:
+        calls.append(request_id)
+        if len(calls) <= times:
+            raise error
+        return real(services, request_id)
+
+    return import_video
+
+
+DB_DOWN = OperationalError("SELECT 1", {}, Exception("server closed the connection (injected)"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [DB_DOWN, redis.ConnectionError("injected"), redis.TimeoutError("injected")],
+    ids=["OperationalError", "ConnectionError", "TimeoutError"],
+)
+def test_an_import_that_meets_a_dead_backend_is_retried(
+    worker: YtscaleCelery, fake: FakeYouTube, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    monkeypatch.setattr(pipeline, "import_video", failing(1, error))
+    vid = fake.catalogue.video_id(1, 0)
+    request_id = pipeline.request_import(worker.services, 1, "video", f"https://youtu.be/{vid}")
+    worker.tasks["ytscale.import_video"].delay(request_id)
+
+    def ended() -> bool:
+        """the retried import to end"""
+        return statuses(worker)[request_id] != "pending"
+
+    wait_for(ended)
+    assert statuses(worker)[request_id] == "imported"
+
+
+def test_an_import_whose_backend_stays_down_fails_with_a_reason(
+    settings: Settings, fake: FakeYouTube, services: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tasks, "MAX_RETRIES", 1)  # one retry, a second later
+    monkeypatch.setattr(pipeline, "import_video", failing(10, DB_DOWN))
+    app = create_app(settings, youtube_transport=fake.transport())
+    request_id = pipeline.request_import(app.services, 1, "video", "https://youtu.be/dQw4w9WgXcQ")
+    with embedded_worker(app, concurrency=1):
+        app.tasks["ytscale.import_video"].delay(request_id)
+
+        def ended() -> bool:
+            """the import to give up"""
+            return statuses(app)[request_id] != "pending"
+
+        wait_for(ended)
+    outcome = pipeline.request_outcome(app.services, request_id)
+    assert (outcome.status, outcome.reason) == ("failed", "backendUnavailable: OperationalError")
+    app.services.close()
+
+
+def test_an_import_past_the_soft_time_limit_fails_with_a_reason(
+    worker: YtscaleCelery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "import_video", failing(1, SoftTimeLimitExceeded()))
+    request_id = pipeline.request_import(
+        worker.services, 1, "video", "https://youtu.be/dQw4w9WgXcQ"
+    )
+    worker.tasks["ytscale.import_video"].delay(request_id)
+
+    def ended() -> bool:
+        """the import to end"""
+        return statuses(worker)[request_id] != "pending"
+
+    wait_for(ended)
+    outcome = pipeline.request_outcome(worker.services, request_id)
+    assert outcome.status == "failed"
+    assert outcome.reason is not None and outcome.reason.startswith("timeLimit:")
+    assert worker.conf.task_soft_time_limit < worker.conf.task_time_limit

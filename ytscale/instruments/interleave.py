@@ -30,6 +30,7 @@ from typing import Any
 
 import redis
 
+from reference import kv
 from reference.clock import utc_now
 from reference.quota.ledger import KeyValueLedger, QuotaExhausted
 from reference.settings import Settings
@@ -64,7 +65,9 @@ class Step:
 class _HookedRedis(redis.Redis):
     """A client on ``base``'s connection pool that sends every command inside ``turn(name)``."""
 
-    def __init__(self, base: redis.Redis, turn: Turn) -> None:
+    def __init__(self, base: kv.Store, turn: Turn) -> None:
+        if not isinstance(base, redis.Redis):
+            raise TypeError("round trips are scheduled on one Redis, not on a cluster's nodes")
         super().__init__(connection_pool=base.connection_pool)
         self._turn = turn
 
@@ -187,7 +190,7 @@ class Interleaved:
     result: ContentionResult
 
 
-def _twin(ledger: KeyValueLedger, client: redis.Redis, prefix: str | None = None) -> KeyValueLedger:
+def _twin(ledger: KeyValueLedger, client: kv.Store, prefix: str | None = None) -> KeyValueLedger:
     """A ledger of ``ledger``'s class, budgets and clock, on ``client``."""
     return type(ledger)(
         client,

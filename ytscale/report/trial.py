@@ -233,7 +233,7 @@ def quota_atomicity(settings: Settings, config: TrialConfig) -> JsonDict:
         for thread in threads:
             thread.join()
         final = ledger.used(user_id=QUOTA_USER)
-        ledger.client.delete(*ledger.client.scan_iter(f"{prefix}*"))
+        ledger.client.delete(*ledger.client.scan_iter(f"*{prefix}*"))  # tagged keys: "{prefix…}"
         return {"final": final, "expected": config.threads * config.units}
 
     store = "fakeredis" if settings.redis_url.startswith("fakeredis") else "redis"

@@ -29,8 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import cast
 
-import redis
-
+from reference import kv
 from reference.clock import Clock, utc_now
 from reference.quota.ledger import (
     DEFAULT_PREFIX,
@@ -77,7 +76,7 @@ class ReportAfterLedger(KeyValueLedger):
         return None
 
 
-def _django_incr(client: redis.Redis, key: str, delta: int) -> int:
+def _django_incr(client: kv.Store, key: str, delta: int) -> int:
     """``RedisCacheClient.incr`` from Django: EXISTS, then INCRBY; a missing key is a ValueError."""
     if not client.exists(key):
         raise ValueError(f"Key '{key}' not found.")

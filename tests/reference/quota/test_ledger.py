@@ -2,13 +2,22 @@ import pickle
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
 
+from reference import kv
 from reference.quota import AtomicLedger, QuotaExhausted, QuotaLedger, Reservation
 from reference.quota.days import KEY_GRACE, PACIFIC, ManualClock
 from reference.settings import Settings
+from tests.backends import LEDGER_STORES, store_url
+
+
+@pytest.fixture(params=LEDGER_STORES)
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The ledger's stores: a Redis Cluster besides those every test runs on."""
+    return store_url(request.param)
 
 
 def pt(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -218,12 +227,11 @@ def test_keys_expire_an_hour_after_the_pt_day_ends(
     ledger.mark_exhausted()
     expected = 24 * 3600 + int(KEY_GRACE.total_seconds())
     names = ["project", "user:1", "reservations", "exhausted"]
-    ttls = [client.ttl(f"{key_prefix}2025-11-02:{name}") for name in names]
+    keys = [f"{{{key_prefix}2025-11-02}}:{name}" for name in names]  # one hash tag, one slot
+    ttls = [client.ttl(key) for key in keys]
     # Redis counts TTLs down in real time; allow the test a few seconds.
     assert all(expected - 5 <= ttl <= expected for ttl in ttls), ttls
-    assert sorted(client.scan_iter(f"{key_prefix}*")) == sorted(
-        f"{key_prefix}2025-11-02:{name}".encode() for name in names
-    )
+    assert sorted(client.scan_iter(f"{{{key_prefix}*")) == sorted(key.encode() for key in keys)
 
 
 # --- interface ------------------------------------------------------------------------------------
@@ -251,3 +259,78 @@ def test_quota_exhausted_survives_pickling() -> None:
         exc.resets_at,
         str(exc),
     )
+
+
+# --- lost replies ---------------------------------------------------------------------------------
+
+
+def lose_replies(client: kv.Store, monkeypatch: pytest.MonkeyPatch, count: int) -> list[str]:
+    """Make the next ``count`` script replies vanish after the script ran, as a cut connection
+    would: the client sees a ``ConnectionError`` (and retries, as redis-py does by default).
+    Returns the list the lost commands are noted in.
+
+    Patched on the connection class, not on one pool: a cluster client that meets a connection
+    error rebuilds its nodes' clients, and their connections must lose replies too.
+    """
+    lost: list[str] = []
+    pool = (
+        client.connection_pool
+        if isinstance(client, redis.Redis)
+        else client.get_default_node().redis_connection.connection_pool
+    )
+    cls = pool.connection_class
+    send, read = cls.send_command, cls.read_response
+
+    def send_command(self: redis.Connection, *args: Any, **kwargs: Any) -> None:
+        # Noted once sent: a reconnect inside sends and reads its own handshake first.
+        self._ytscale_last = ""  # type: ignore[attr-defined]
+        send(self, *args, **kwargs)
+        self._ytscale_last = str(args[0]).upper()  # type: ignore[attr-defined]
+
+    def read_response(self: redis.Connection, *args: Any, **kwargs: Any) -> Any:
+        reply = read(self, *args, **kwargs)
+        last = getattr(self, "_ytscale_last", "")
+        if last.startswith("EVAL") and len(lost) < count:
+            lost.append(last)
+            self.disconnect()
+            raise redis.ConnectionError("reply lost (injected)")
+        return reply
+
+    monkeypatch.setattr(cls, "send_command", send_command)
+    monkeypatch.setattr(cls, "read_response", read_response)
+    pool.reset()
+    return lost
+
+
+def test_a_reservation_whose_reply_is_lost_is_charged_once(
+    ledger: AtomicLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost = lose_replies(ledger.client, monkeypatch, count=1)
+    reservation = ledger.reserve(3, user_id=1)  # redis-py resends the script once
+    assert lost == ["EVALSHA"]
+    assert (ledger.used(), ledger.used(user_id=1)) == (3, 3)
+    ledger.refund(reservation)
+    assert (ledger.used(), ledger.used(user_id=1)) == (0, 0)
+
+
+def test_a_retry_that_meets_a_full_budget_still_holds_its_charge(
+    ledger: AtomicLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 of the user's 4 units: a second run of the script would refuse what it already charged,
+    # and the caller, told "exhausted", would never refund the units it holds.
+    lose_replies(ledger.client, monkeypatch, count=1)
+    reservation = ledger.reserve(4, user_id=1)
+    assert ledger.used(user_id=1) == 4
+    ledger.refund(reservation)
+    assert ledger.used(user_id=1) == 0
+
+
+def test_a_store_lost_for_good_gets_the_units_back_when_it_can(
+    ledger: AtomicLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every retry loses its reply too (redis-py gives up after its retries), but the refund gets
+    # through: nothing stays charged for a request that will never be sent.
+    lose_replies(ledger.client, monkeypatch, count=100)
+    with pytest.raises(redis.ConnectionError):
+        ledger.reserve(3, user_id=1)
+    assert (ledger.used(), ledger.used(user_id=1)) == (0, 0)

@@ -68,7 +68,7 @@ def test_every_variant_creates_its_counters_with_the_days_expiry(
     make(variant, client, key_prefix, clock).reserve(1, user_id=1)
     expected = 12 * 3600 + 3600  # noon PT: half a day, plus the grace hour
     for name in ("project", "user:1"):
-        assert expected - 5 <= client.ttl(f"{key_prefix}2025-06-15:{name}") <= expected
+        assert expected - 5 <= client.ttl(f"{{{key_prefix}2025-06-15}}:{name}") <= expected
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
