@@ -4,9 +4,11 @@ the profile check, a short load, a generator starved on purpose, and redirects n
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -177,3 +179,27 @@ def test_a_profile_with_an_absolute_path_stops_the_run_before_any_request(tmp_pa
     result = run(["--host", "http://127.0.0.1:9", "--target-profile", str(profile)])
     assert result.returncode == 2
     assert "actions.ping.path must be relative to the host (one leading '/')" in result.stderr
+
+
+def test_a_rising_error_ratio_aborts_the_run(standin: str, files: list[str]) -> None:
+    # Our profile against the stand-in: every request fails.
+    started = time.monotonic()
+    result = run(["--host", standin, *files, "--target-rps", "30", "--pacing-s", "1",
+                  "--ramp-s", "1", "--run-time", "60s", "--abort-error-ratio", "0.2",
+                  "--abort-window-s", "2"])  # fmt: skip
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert re.search(r"aborted: error ratio 1\.000 over the last 2 s \(\d+ requests\) > 0\.2",
+                     result.stderr)  # fmt: skip
+    assert time.monotonic() - started < 45
+
+
+def test_no_option_passes_the_rate_cap(standin: str, files: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "capped"
+    result = run(["--host", standin, "--target-profile", str(STANDIN_PROFILE), *files,
+                  "--target-rps", "200", "--max-rps", "20", "--pacing-s", "1", "--ramp-s", "1",
+                  "--run-time", "4s", "--csv", str(out)])  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    with open(f"{out}_stats.csv", newline="") as f:
+        total = {row["Name"]: row for row in csv.DictReader(f)}["Aggregated"]
+    # 4 s at 20 a second, plus the bucket's one second of burst.
+    assert int(total["Request Count"]) <= 20 * 5
