@@ -50,14 +50,20 @@ class Latencies:
 
     def __init__(self) -> None:
         self.by_name: dict[str, dict[str, HdrHistogram]] = {}
+        self._pairs: dict[tuple[str, str], tuple[HdrHistogram, HdrHistogram]] = {}
 
     def record(self, method: str, name: str, sent_ms: float, corrected_ms: float) -> None:
-        key = f"{method} {name}"
-        pair = self.by_name.get(key)
+        # Per request, so kept lean: one lookup by (method, name), no string built.
+        pair = self._pairs.get((method, name))
         if pair is None:
-            pair = self.by_name[key] = {basis: new_histogram() for basis in BASES}
-        pair["sent"].record_value(micros(sent_ms))
-        pair["corrected"].record_value(micros(max(corrected_ms, sent_ms)))
+            pair = self._pairs[method, name] = self._pair(f"{method} {name}")
+        sent, corrected = pair
+        sent.record_value(micros(sent_ms))
+        corrected.record_value(micros(max(corrected_ms, sent_ms)))
+
+    def _pair(self, name: str) -> tuple[HdrHistogram, HdrHistogram]:
+        found = self.by_name.setdefault(name, {basis: new_histogram() for basis in BASES})
+        return found["sent"], found["corrected"]
 
     def total(self, basis: str = "corrected") -> HdrHistogram:
         merged = new_histogram()
@@ -102,6 +108,7 @@ class Latencies:
 
     def reset(self) -> None:
         self.by_name.clear()
+        self._pairs.clear()
 
 
 #: This process's latencies (on a master: every worker's, merged).

@@ -88,7 +88,7 @@ class ApiUser(OpenArrivals, FastHttpUser):
     def check_videos(self) -> None:
         user_id, token = self.target.tokens.pick(self.rng)
         videos = self.target.videos
-        urls = [videos.fresh_url(self.rng) for _ in range(CHECK_BATCH - 2)]
+        urls = videos.fresh_urls(self.rng, CHECK_BATCH - 2)
         urls.append(videos.owned_url(user_id, self.rng) or videos.fresh_url(self.rng))
         urls.append(NOT_A_VIDEO)
         self._call(self.actions["check_videos"], token, {"urls": urls})

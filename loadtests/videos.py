@@ -45,6 +45,10 @@ class Videos(Protocol):
         """A video URL the user is unlikely to hold."""
         ...
 
+    def fresh_urls(self, rng: random.Random, count: int) -> list[str]:
+        """``count`` of them, for a duplicate check."""
+        ...
+
     def owned_url(self, user_id: int, rng: random.Random) -> str | None:
         """A video URL ``user_id`` holds (None: none known)."""
         ...
@@ -96,6 +100,9 @@ class Library:
     def fresh_url(self, rng: random.Random) -> str:
         return self.url(self.fresh(rng), rng)
 
+    def fresh_urls(self, rng: random.Random, count: int) -> list[str]:
+        return [self.fresh_url(rng) for _ in range(count)]
+
     def owned_url(self, user_id: int, rng: random.Random) -> str | None:
         video = self.owned(user_id)
         return None if video is None else self.url(video, rng)
@@ -125,6 +132,9 @@ class UrlFiles:
 
     def fresh_url(self, rng: random.Random) -> str:
         return self.videos[rng.randrange(len(self.videos))]
+
+    def fresh_urls(self, rng: random.Random, count: int) -> list[str]:
+        return rng.choices(self.videos, k=count)  # one call: a check asks for 18 at a time
 
     def owned_url(self, user_id: int, rng: random.Random) -> str | None:
         return self._held.get(user_id)

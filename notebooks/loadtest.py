@@ -66,3 +66,36 @@ for path in histories:
         "| failure threshold met:",
         ratio <= max_failure_ratio,
     )
+
+# %% [markdown]
+# ## Latency from the intended start, and the generator's verdict
+# `*_latency.csv`: exact percentiles (HDR histograms) timed from when each request was *due*
+# (corrected) and from when it was *sent*; the gap is time spent waiting behind a slow answer
+# or a late generator. `*_generator.csv`: arrivals due, late and dropped, schedule lag, CPU; a
+# run marked INVALID measured its generator, not the server.
+
+# %%
+for path in sorted((Path(reports_dir) / "loadtest").glob("*_latency.csv")):
+    rows = {r["Name"]: r for r in csv.DictReader(path.open())}
+    total = rows.get("Aggregated")
+    if total is None:
+        continue
+    names = [n for n in rows if n != "Aggregated"]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.5))
+    y = range(len(names))
+    ax.barh([i + 0.2 for i in y], [num(rows[n]["corrected p95"]) for n in names], 0.4,
+            label="p95 corrected")
+    ax.barh([i - 0.2 for i in y], [num(rows[n]["sent p95"]) for n in names], 0.4,
+            label="p95 sent")
+    ax.set_yticks(list(y), names)
+    ax.set_xlabel("ms")
+    ax.legend()
+    fig.suptitle(path.name)
+    plt.show()
+    for q in ("p50", "p95", "p99", "p99.9"):
+        print(f"{q:>6}: corrected {num(total['corrected ' + q]):8.3f} ms"
+              f"   sent {num(total['sent ' + q]):8.3f} ms")
+    verdict = path.with_name(path.name.replace("_latency.csv", "_generator.csv"))
+    if verdict.exists():
+        for field, value in csv.reader(verdict.open()):
+            print(f"{field}: {value}")
