@@ -30,6 +30,7 @@ import pytest
 from loadtests.profile import DEFAULT_PROFILE
 from reference.settings import PROJECT_ROOT
 from tests.loadtests.subprocesses import locust_env
+from tests.loadtests.subprocesses import standin as running_standin
 
 RATE = 150
 SECONDS = 10
@@ -38,17 +39,8 @@ ROUNDS = 2
 
 @pytest.fixture(scope="module")
 def standin() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "loadtests.standin", "--port", "0"],
-        cwd=PROJECT_ROOT, env=locust_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    try:
-        yield process.stdout.readline().split()[1]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_standin() as url:
+        yield url
 
 
 def locust(locustfile: str, host: str, out: Path, *args: str) -> float:

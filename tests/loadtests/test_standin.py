@@ -18,6 +18,7 @@ import pytest
 from loadtests.profile import DEFAULT_PROFILE
 from reference.settings import PROJECT_ROOT
 from tests.loadtests.subprocesses import locust_env
+from tests.loadtests.subprocesses import standin as running_standin
 
 pytestmark = pytest.mark.slow
 
@@ -31,19 +32,8 @@ EVEN_MIX = ",".join(
 
 @pytest.fixture(scope="module")
 def standin() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "loadtests.standin", "--port", "0"],
-        cwd=PROJECT_ROOT, env=locust_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    try:
-        banner = process.stdout.readline()
-        assert banner.startswith("stand-in http://127.0.0.1:"), banner
-        yield banner.split()[1]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_standin() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
