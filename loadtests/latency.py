@@ -79,7 +79,7 @@ class Latencies:
         return float(histogram.get_value_at_percentile(quantile * 100)) / 1000
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per name and one ``Aggregated``: counts, percentiles and max, both bases."""
+        """One row per name and one ``Aggregated``: counts, percentiles, max, mean, both bases."""
         named: Iterable[tuple[str, Mapping[str, HdrHistogram]]] = sorted(self.by_name.items())
         total = {basis: self.total(basis) for basis in BASES}
         found = []
@@ -90,6 +90,7 @@ class Latencies:
                 for q in PERCENTILES:
                     row[f"{basis} p{q * 100:g}"] = histogram.get_value_at_percentile(q * 100) / 1000
                 row[f"{basis} max"] = histogram.get_max_value() / 1000
+                row[f"{basis} mean"] = histogram.get_mean_value() / 1000
             found.append(row)
         return found
 

@@ -1,7 +1,7 @@
 """The run's own figures next to Locust's reports: exact latencies, arrivals, the generator verdict.
 
 With ``--csv PREFIX``: ``PREFIX_latency.csv`` (per request name and ``Aggregated``: requests,
-corrected and sent p50/p90/p95/p99/p99.9/max in ms, from :mod:`loadtests.latency`) and
+corrected and sent p50/p90/p95/p99/p99.9/max/mean in ms, from :mod:`loadtests.latency`) and
 ``PREFIX_generator.csv`` (the verdict and its reasons, arrivals due/late/dropped, schedule lag,
 generator CPU: :mod:`loadtests.generator`). With ``--html FILE``: the same two tables, and the
 thresholds missed, as a section at the top of Locust's report.
