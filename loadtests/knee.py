@@ -107,9 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         step = read_step(prefix, offered, run.returncode)
         steps.append(step)
         held = step.holds(args.max_p95_ms, args.max_error_ratio)
-        print(f"{offered:7.1f} offered  {step.achieved_rps:7.1f} achieved  "
-              f"p95 {step.p95_ms:8.2f} ms  errors {step.error_ratio:.4f}  N {step.concurrency:6.2f}  generator "
-              f"{step.generator}  {'held' if held else 'BROKE'}", flush=True)  # fmt: skip
+        verdict = "held" if held else "BROKE"
+        print(
+            f"{offered:7.1f} offered  {step.achieved_rps:7.1f} achieved  p95 {step.p95_ms:8.2f} ms"
+            f"  errors {step.error_ratio:.4f}  N {step.concurrency:6.2f}"
+            f"  generator {step.generator}  {verdict}",
+            flush=True,
+        )
         if not held:
             break
         knee = step
