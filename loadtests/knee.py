@@ -13,7 +13,8 @@ corrected latencies and the generator verdict. A step *holds* when its generator
 saturated, its corrected p95 is within ``--max-p95-ms`` and its error ratio within
 ``--max-error-ratio``. The search stops at the first step that does not hold (a saturated
 generator stops it too: past that point it measures itself). Concurrency per step is Little's
-law, ``N = X·R`` (achieved rate times mean time in the system, corrected); the USL is fitted to
+law, ``N = X·R`` (the rate achieved over the second half of the step, past the ramp, times the
+mean time in the system, corrected); the USL is fitted to
 (N, X) over the steps whose generator kept up (:mod:`loadtests.usl`), with at least 4 of them.
 ``--out`` gets each step's CSVs and ``knee.csv`` (one row per step).
 """
@@ -66,13 +67,24 @@ def read_step(prefix: Path, offered: float, exit_code: int) -> Step:
     requests = int(total["Request Count"])
     return Step(
         offered_rps=offered,
-        achieved_rps=float(total["Requests/s"]),
+        achieved_rps=steady_rps(Path(f"{prefix}_stats_history.csv")),
         mean_ms=float(latency["corrected mean"]),
         p95_ms=float(latency["corrected p95"]),
         error_ratio=int(total["Failure Count"]) / requests if requests else 1.0,
         generator=generator["verdict"],
         exit_code=exit_code,
     )
+
+
+def steady_rps(history: Path) -> float:
+    """The mean of Locust's per-second rate over the second half of the run: past the ramp."""
+    with open(history, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"]
+    if not rows:
+        return 0.0
+    first, last = int(rows[0]["Timestamp"]), int(rows[-1]["Timestamp"])
+    steady = [float(r["Requests/s"]) for r in rows if int(r["Timestamp"]) >= (first + last) / 2]
+    return sum(steady) / len(steady)
 
 
 def usl(steps: Sequence[Step]) -> Fit | None:
