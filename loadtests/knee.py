@@ -77,14 +77,16 @@ def read_step(prefix: Path, offered: float, exit_code: int) -> Step:
 
 
 def steady_rps(history: Path) -> float:
-    """The mean of Locust's per-second rate over the second half of the run: past the ramp."""
+    """Requests a second over the second half of the run (past the ramp), from the history's
+    running total (its ``Requests/s`` column trails by Locust's 10 s window)."""
     with open(history, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"]
-    if not rows:
+    if len(rows) < 2:
         return 0.0
-    first, last = int(rows[0]["Timestamp"]), int(rows[-1]["Timestamp"])
-    steady = [float(r["Requests/s"]) for r in rows if int(r["Timestamp"]) >= (first + last) / 2]
-    return sum(steady) / len(steady)
+    middle, last = rows[len(rows) // 2], rows[-1]
+    seconds = int(last["Timestamp"]) - int(middle["Timestamp"])
+    requests = int(last["Total Request Count"]) - int(middle["Total Request Count"])
+    return requests / seconds if seconds > 0 else 0.0
 
 
 def usl(steps: Sequence[Step]) -> Fit | None:
