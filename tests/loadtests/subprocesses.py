@@ -11,6 +11,16 @@ from collections.abc import Iterator
 from reference.settings import PROJECT_ROOT
 
 SKIP_PATCH = "LOCUST_SKIP_MONKEY_PATCH"
+#: Generator limits for runs that prove wiring, not capacity: Locust, the server and other jobs
+#: share two cores here, and a verdict on that contention would fail them at random.
+WIRING_LIMITS = [
+    "--max-schedule-lag-ms",
+    "5000",
+    "--max-dropped-share",
+    "1",
+    "--max-generator-cpu",
+    "1",
+]
 
 
 def locust_env() -> dict[str, str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reference.settings import PROJECT_ROOT
-from tests.loadtests.subprocesses import locust_env
+from tests.loadtests.subprocesses import WIRING_LIMITS, locust_env
 
 pytestmark = pytest.mark.slow
 
@@ -76,8 +76,7 @@ def api_run(server: str, out: Path, *extra: str) -> list[str]:
     return [
         "--host", server, "--population-users", str(USERS), "--mix", EVEN_MIX,
         "--target-rps", "25", "--pacing-s", "1", "--ramp-s", "1",
-        # Wiring, not capacity: serve, Locust and the workers share two busy cores here.
-        "--max-schedule-lag-ms", "2000", "--max-generator-cpu", "1.0",
+        *WIRING_LIMITS,
         "--csv", str(out), "--html", f"{out}.html", *extra,
     ]  # fmt: skip
 

@@ -11,6 +11,7 @@ import pytest
 from loadtests import knee
 from loadtests.knee import Step
 from loadtests.profile import DEFAULT_PROFILE
+from tests.loadtests.subprocesses import WIRING_LIMITS
 from tests.loadtests.subprocesses import standin as running_standin
 
 
@@ -55,7 +56,7 @@ def run_knee(standin: str, out: Path, max_p95_ms: str, tmp_path: Path) -> int:
         "--target-profile", str(DEFAULT_PROFILE.parent / "standin.toml"),
         "--tokens-csv", str(tmp_path / "keys.csv"), "--videos-file", str(tmp_path / "videos.txt"),
         "--channels-file", str(tmp_path / "channels.txt"), "--pacing-s", "1", "--ramp-s", "1",
-        "--max-schedule-lag-ms", "2000",
+        *WIRING_LIMITS,
     ])  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from loadtests.profile import DEFAULT_PROFILE
 from reference.settings import PROJECT_ROOT
-from tests.loadtests.subprocesses import locust_env
+from tests.loadtests.subprocesses import WIRING_LIMITS, locust_env
 from tests.loadtests.subprocesses import standin as running_standin
 
 pytestmark = pytest.mark.slow
@@ -89,7 +89,7 @@ def test_a_short_load_with_the_second_profile(
     result = run(["--host", standin, "--target-profile", str(STANDIN_PROFILE), *files,
                   "--mix", EVEN_MIX, "--target-rps", "30", "--pacing-s", "1", "--ramp-s", "1",
                   "--run-time", "5s", "--csv", str(out), "--html", f"{out}.html",
-                  "--max-error-ratio", "0", "--max-p95-ms", "2000"])  # fmt: skip
+                  "--max-error-ratio", "0", "--max-p95-ms", "2000", *WIRING_LIMITS])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     with open(f"{out}_stats.csv", newline="") as f:
         rows = {row["Name"]: row for row in csv.DictReader(f)}
@@ -187,7 +187,7 @@ def test_no_option_passes_the_rate_cap(standin: str, files: list[str], tmp_path:
     out = tmp_path / "capped"
     result = run(["--host", standin, "--target-profile", str(STANDIN_PROFILE), *files,
                   "--target-rps", "200", "--max-rps", "20", "--pacing-s", "1", "--ramp-s", "1",
-                  "--run-time", "4s", "--csv", str(out)])  # fmt: skip
+                  "--run-time", "4s", "--csv", str(out), *WIRING_LIMITS])  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     with open(f"{out}_stats.csv", newline="") as f:
         total = {row["Name"]: row for row in csv.DictReader(f)}["Aggregated"]
