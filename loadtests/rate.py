@@ -26,7 +26,10 @@ import gevent
 from locust import LoadTestShape, events
 from locust.argument_parser import LocustArgumentParser
 
-from loadtests import target  # noqa: F401  (registers --population-users, which this reads)
+from loadtests import (
+    generator,
+    target,  # noqa: F401  (registers --population-users, which this reads)
+)
 from loadtests.population import DEFAULT_MIX, LoadPopulation, parse_mix, virtual_users
 
 
@@ -43,30 +46,69 @@ def population(options: Any) -> LoadPopulation:
 
 
 def target_rps(options: Any) -> float:
-    """``--target-rps`` if given, else the population's peak rate."""
-    return float(options.target_rps or population(options).peak_rps)
+    """``--target-rps`` if given, else the population's peak rate; never above ``--max-rps``."""
+    wanted = float(options.target_rps or population(options).peak_rps)
+    cap = getattr(options, "max_rps", 0.0)
+    return min(wanted, cap) if cap else wanted
 
 
 class OpenArrivals:
-    """Mixin for a Locust user: starts planned as a Poisson process of rate ``1 / pacing_s``."""
+    """Mixin for a Locust user: starts planned as a Poisson process of rate ``1 / pacing_s``.
+
+    When an answer outlasts the next planned start, that start is taken at once, *late*, its
+    latency counted from when it was due (:meth:`arrival_context`); any further starts that
+    passed meanwhile are *dropped* (not made up later), and counted (:mod:`loadtests.generator`).
+    """
 
     pacing_s: float = 2.0
     arrival_clock = staticmethod(time.perf_counter)
     arrival_sleep = staticmethod(gevent.sleep)
     _rng: random.Random
+    #: When the start being made was due.
     _planned: float
+    #: The start after a late one, already drawn past the drops.
+    _following: float | None = None
+    _late: bool = False
 
     def first_arrival(self, rng: random.Random) -> None:
         """Sleep until this user's first start, a random time into the process."""
         self._rng = rng
         self._planned = self.arrival_clock() + rng.expovariate(1 / self.pacing_s)
+        generator.LOAD.due += 1
         self.arrival_sleep(self._planned - self.arrival_clock())
 
     def wait_time(self) -> float:
         now = self.arrival_clock()
-        # A start already past (the last answer outlasted it) is taken now, not made up for later.
-        self._planned = max(self._planned + self._rng.expovariate(1 / self.pacing_s), now)
-        return self._planned - now
+        gap = 1 / self.pacing_s
+        due = (
+            self._planned + self._rng.expovariate(gap)
+            if self._following is None
+            else self._following
+        )
+        self._following = None
+        self._planned = due
+        load = generator.LOAD
+        load.due += 1
+        self._late = due < now
+        if not self._late:
+            return due - now
+        # The last answer outlasted this start: taken now, late; the ones since then are dropped.
+        following = due + self._rng.expovariate(gap)
+        while following < now:
+            load.due += 1
+            load.dropped += 1
+            following += self._rng.expovariate(gap)
+        self._following = following
+        return 0.0
+
+    def arrival_context(self) -> dict[str, float]:
+        """The request context that tells :mod:`loadtests.latency` how late this send is."""
+        late_s = max(0.0, self.arrival_clock() - self._planned)
+        if self._late:
+            generator.LOAD.late += 1
+        else:
+            generator.LOAD.lagged(late_s)
+        return {"late_ms": late_s * 1000}
 
 
 class HoldRate(LoadTestShape):

@@ -33,13 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
     # In the environment, not the argv: `ps` shows every user a process's arguments.
     env["DATABASE_URL"] = args.database_url or Settings.from_env().database_url
-    serve = subprocess.Popen(
+    serve, host = start_serve(
         [sys.executable, "-m", "ytscale.serve", "--port", "0", "--users", str(args.users),
          "--videos-per-user", str(args.videos_per_user)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        args.out / "serve.log", env=env, timeout=args.startup_timeout,
     )  # fmt: skip
     try:
-        host = _wait_for_banner(serve, timeout=args.startup_timeout)
         prefix = args.out / "api"
         print(f"load test: {args.run_time} s against {host}", file=sys.stderr, flush=True)
         started = time.monotonic()
@@ -51,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout=args.run_time + 120,
         )  # fmt: skip
         (args.out / "locust.log").write_text(result.stderr)
-        verdict = [line for line in result.stderr.splitlines() if "threshold" in line]
+        verdict = [
+            line for line in result.stderr.splitlines() if "threshold" in line or "invalid" in line
+        ]
         print("\n".join(verdict[-5:]) or f"locust exited {result.returncode}", file=sys.stderr)
         print(f"load test took {time.monotonic() - started:.0f} s", file=sys.stderr)
         history = Path(f"{prefix}_stats_history.csv")
@@ -64,17 +65,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve.wait(timeout=60)
 
 
-def _wait_for_banner(serve: subprocess.Popen[str], timeout: float) -> str:
-    assert serve.stdout is not None
+def start_serve(
+    command: Sequence[str], log: Path, *, env: dict[str, str], timeout: float
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the server with its output going to ``log`` and wait for its banner's URL.
+
+    A file, not a pipe: a pipe read only until the banner fills with the server's later output,
+    and the server then blocks writing to it in the middle of the load test.
+    """
+    with open(log, "wb") as sink:
+        serve = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + timeout
-    seen: list[str] = []
-    for line in serve.stdout:
-        seen.append(line)
-        if found := BANNER.search(line):
-            return found.group(1)
-        if time.monotonic() > deadline:
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if found := BANNER.search(text):
+            return serve, found.group(1)
+        if serve.poll() is not None:
             break
-    raise RuntimeError("ytscale serve did not start:\n" + "".join(seen[-30:]))
+        time.sleep(0.2)
+    serve.terminate()
+    serve.wait(timeout=60)
+    tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
+    raise RuntimeError(f"the server did not start (log: {log}):\n{tail}")
 
 
 def _parser() -> argparse.ArgumentParser:

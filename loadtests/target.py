@@ -1,7 +1,7 @@
-"""Where the load goes and whom it acts as: the endpoint profile, the users' tokens, the host guard.
+"""Where the load goes and whom it acts as: the profile, the users' tokens, the URLs, the guard.
 
 ```python
-profile = Profile.load(DEFAULT_PROFILE)           # paths and auth header of the reference API
+target = Target.from_options(options)             # profile, tokens, videos from the command line
 tokens = Tokens.derived(secret, users=100_000)    # users 1..N, tokens derived as the API does
 tokens = Tokens.from_csv("tokens.csv")            # or given: "user_id,token" per line
 user_id, token = tokens.pick(rng)
@@ -18,8 +18,7 @@ import csv
 import logging
 import os
 import random
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,49 +29,17 @@ from locust import events
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
 
-from loadtests.population import ACTIONS
+from loadtests.profile import DEFAULT_PROFILE, Profile
+from loadtests.videos import Library, UrlFiles, Videos
 from reference.auth import token_for
 from reference.settings import Settings
 from ytscale.net import is_loopback
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "local.toml"
-
 
 class RemoteHostRefused(ValueError):
     """The host is not loopback and the person did not opt in to a remote one."""
-
-
-@dataclass(frozen=True)
-class Profile:
-    """The paths of each action and how the token is sent: what differs between deployments."""
-
-    paths: Mapping[str, str]
-    auth_header: str = "Authorization"
-    auth_scheme: str = "Bearer"
-
-    @classmethod
-    def load(cls, path: Path | str) -> Profile:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-        paths = data.get("paths", {})
-        # A path for every action; ``import_status`` holds ``{request_id}``.
-        missing = [action for action in ACTIONS if action not in paths]
-        if missing:
-            raise ValueError(f"{path}: [paths] lacks {', '.join(missing)}")
-        if "{request_id}" not in paths["import_status"]:
-            raise ValueError(f"{path}: paths.import_status must contain {{request_id}}")
-        auth = data.get("auth", {})
-        return cls(
-            paths=dict(paths),
-            auth_header=auth.get("header", cls.auth_header),
-            auth_scheme=auth.get("scheme", cls.auth_scheme),
-        )
-
-    def headers(self, token: str) -> dict[str, str]:
-        value = f"{self.auth_scheme} {token}" if self.auth_scheme else token
-        return {self.auth_header: value}
 
 
 class Tokens:
@@ -123,6 +90,7 @@ def require_loopback(host: str | None, *, allow_remote: bool) -> None:
 class Target:
     profile: Profile
     tokens: Tokens
+    videos: Videos
 
     @classmethod
     def from_options(cls, options: Any) -> Target:
@@ -132,14 +100,23 @@ class Target:
         else:
             secret = os.environ.get("YTSCALE_SECRET", Settings().secret)
             tokens = Tokens.derived(secret, options.population_users)
-        return cls(profile, tokens)
+        return cls(profile, tokens, videos_from_options(options))
+
+
+def videos_from_options(options: Any) -> Videos:
+    """The engineer's URL files if given (both), else the fake YouTube's catalogue as seeded."""
+    if bool(options.videos_file) != bool(options.channels_file):
+        raise ValueError("--videos-file and --channels-file go together: give both or neither")
+    if options.videos_file:
+        return UrlFiles.read(options.videos_file, options.channels_file)
+    return Library(options.population_users, seed=options.catalogue_seed)
 
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: LocustArgumentParser) -> None:
     group = parser.add_argument_group("ytscale target", "where the load goes and whom it acts as")
     group.add_argument(
-        "--target-profile", default=str(DEFAULT_PROFILE), help="endpoint paths, auth"
+        "--target-profile", default=str(DEFAULT_PROFILE), help="each action's request, auth"
     )
     group.add_argument(
         "--tokens-csv", default="", help="user_id,token rows (default: derive from YTSCALE_SECRET)"
@@ -150,6 +127,11 @@ def _arguments(parser: LocustArgumentParser) -> None:
     group.add_argument(
         "--allow-remote-host", action="store_true", help="allow a host that is not loopback"
     )
+    group.add_argument("--videos-file", default="", help="video URLs, one a line")
+    group.add_argument("--channels-file", default="", help="channel URLs or @handles, one a line")
+    group.add_argument(
+        "--catalogue-seed", type=int, default=1, help="without files: the seed the database had"
+    )
 
 
 @events.init.add_listener
@@ -159,6 +141,7 @@ def _guard(environment: Environment, **_: Any) -> None:
         return
     try:
         require_loopback(environment.host or options.host, allow_remote=options.allow_remote_host)
-    except RemoteHostRefused as exc:
+        Target.from_options(options)  # a profile or file that cannot serve stops the run here
+    except (RemoteHostRefused, ValueError, OSError) as exc:
         log.error("%s", exc)
         raise SystemExit(2) from None

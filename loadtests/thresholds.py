@@ -5,9 +5,16 @@ locust ... --max-p95-ms 100 --max-p99-ms 250 --max-error-ratio 0.01 --min-rate-r
 ```
 
 Checked when Locust quits, on the aggregated stats (the master's, in a distributed run), following
-Locust's ``examples/extend_modify_locust/custom_exit_code`` pattern. ``--min-rate-ratio`` compares
-the rate achieved while the load was steady with the rate :class:`loadtests.rate.HoldRate` was asked
-to hold; a scenario without that shape has no target rate and skips the check.
+Locust's ``examples/extend_modify_locust/custom_exit_code`` pattern. The percentiles are the HDR
+histograms' (:mod:`loadtests.latency`), from each request's intended start unless
+``--latency-basis sent``. ``--min-rate-ratio`` compares the rate achieved while the load was steady
+with the rate :class:`loadtests.rate.HoldRate` was asked to hold; a scenario without that shape has
+no target rate and skips the check.
+
+Before any threshold, the generator: a run whose generator was saturated
+(:mod:`loadtests.generator`) is invalid, exit code 3, whatever the latencies. A run the error
+abort stopped (:mod:`loadtests.caps`) keeps its code 4. Either way the CSV and HTML get the
+verdict (:mod:`loadtests.reports`).
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ from typing import Any
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
-from locust.runners import WorkerRunner
 from locust.stats import StatsEntry
+
+from loadtests import generator, reports
+from loadtests.latency import BASES, LATENCIES, Latencies, is_judge
 
 log = logging.getLogger(__name__)
 #: The exit code of a run that missed a threshold (Locust's own for failed requests is 1 too).
@@ -36,7 +45,7 @@ def achieved_rps(total: StatsEntry, since: float) -> float:
     return sum(total.num_reqs_per_sec.get(s, 0) for s in range(first, last)) / (last - first)
 
 
-def violations(environment: Environment) -> list[str]:
+def violations(environment: Environment, latencies: Latencies = LATENCIES) -> list[str]:
     """What the run missed, one sentence each; empty when every threshold given holds."""
     options = environment.parsed_options
     total = environment.stats.total
@@ -45,12 +54,13 @@ def violations(environment: Environment) -> list[str]:
         return []
     if total.num_requests == 0:
         return ["no requests were made"]
+    basis = getattr(options, "latency_basis", "corrected")
     found = []
     for quantile, name in ((0.95, "max_p95_ms"), (0.99, "max_p99_ms")):
         limit = limits[name]
-        actual = total.get_response_time_percentile(quantile)
+        actual = latencies.percentile(quantile, basis)
         if limit is not None and actual > limit:
-            found.append(f"p{round(quantile * 100)} {actual:.0f} ms > {limit:g} ms")
+            found.append(f"p{round(quantile * 100)} ({basis}) {actual:.3g} ms > {limit:g} ms")
     ratio = total.num_failures / total.num_requests
     if limits["max_error_ratio"] is not None and ratio > limits["max_error_ratio"]:
         found.append(
@@ -82,16 +92,28 @@ def _arguments(parser: LocustArgumentParser) -> None:
     group.add_argument(
         "--min-rate-ratio", type=float, default=None, help="achieved / target rate, steady part"
     )
+    group.add_argument(
+        "--latency-basis", choices=BASES, default="corrected",
+        help="corrected: from the intended start; sent: from the send",
+    )  # fmt: skip
 
 
 @events.quitting.add_listener
 def _judge(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner):
+    if not is_judge(environment):
         return  # the master judges the aggregated stats
+    found = generator.verdict(environment)
     missed = violations(environment)
+    reports.write(environment.parsed_options, LATENCIES, found, missed)
     for problem in missed:
         log.error("threshold missed: %s", problem)
-    if missed:
+    for reason in found.reasons:
+        log.error("run invalid, the generator was saturated: %s", reason)
+    if environment.process_exit_code is not None:
+        return  # aborted: that code stands
+    if not found.valid:
+        environment.process_exit_code = generator.INVALID
+    elif missed:
         environment.process_exit_code = FAILED
     elif any(getattr(environment.parsed_options, name, None) is not None for name in LIMITS):
         log.info("every threshold held")

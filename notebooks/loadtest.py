@@ -66,3 +66,93 @@ for path in histories:
         "| failure threshold met:",
         ratio <= max_failure_ratio,
     )
+
+# %% [markdown]
+# ## Latency from the intended start, and the generator's verdict
+# `*_latency.csv`: exact percentiles (HDR histograms) timed from when each request was *due*
+# (corrected) and from when it was *sent*; the gap is time spent waiting behind a slow answer
+# or a late generator. `*_generator.csv`: arrivals due, late and dropped, schedule lag, CPU; a
+# run marked INVALID measured its generator, not the server.
+
+# %%
+for path in sorted((Path(reports_dir) / "loadtest").glob("*_latency.csv")):
+    rows = {r["Name"]: r for r in csv.DictReader(path.open())}
+    total = rows.get("Aggregated")
+    if total is None:
+        continue
+    names = [n for n in rows if n != "Aggregated"]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.5))
+    y = range(len(names))
+    ax.barh([i + 0.2 for i in y], [num(rows[n]["corrected p95"]) for n in names], 0.4,
+            label="p95 corrected")
+    ax.barh([i - 0.2 for i in y], [num(rows[n]["sent p95"]) for n in names], 0.4,
+            label="p95 sent")
+    ax.set_yticks(list(y), names)
+    ax.set_xlabel("ms")
+    ax.legend()
+    fig.suptitle(path.name)
+    plt.show()
+    for q in ("p50", "p95", "p99", "p99.9"):
+        print(f"{q:>6}: corrected {num(total['corrected ' + q]):8.3f} ms"
+              f"   sent {num(total['sent ' + q]):8.3f} ms")
+    verdict = path.with_name(path.name.replace("_latency.csv", "_generator.csv"))
+    if verdict.exists():
+        for field, value in csv.reader(verdict.open()):
+            print(f"{field}: {value}")
+
+# %% [markdown]
+# ## Capacity from load: the knee and the Universal Scalability Law
+# `python -m loadtests.knee` steps the offered rate up until the corrected p95 or the error
+# ratio breaks (`knee/knee.csv`). Throughput and p95 against the offered rate; then the USL
+# fitted to (N = X·R, X) over the steps whose generator kept up, with its 95 % band, drawn no
+# further than twice the largest measured concurrency.
+
+# %%
+knee_csv = Path(reports_dir) / "loadtest" / "knee" / "knee.csv"
+if not knee_csv.exists():
+    print("no step-load search in this report: run python -m loadtests.knee")
+else:
+    import numpy as np
+
+    from loadtests.knee import Step, usl
+
+    steps = [
+        Step(**{k: (v if k == "generator" else float(v)) for k, v in row.items()
+                if k != "concurrency"})
+        for row in csv.DictReader(knee_csv.open())
+    ]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    offered = [s.offered_rps for s in steps]
+    a1.plot(offered, [s.achieved_rps for s in steps], "o-", label="achieved")
+    a1.plot(offered, offered, ":", color="grey", label="offered")
+    a1.set_xlabel("offered requests/s")
+    a1.set_ylabel("requests/s")
+    twin = a1.twinx()
+    twin.plot(offered, [s.p95_ms for s in steps], "s--", color="red", label="p95 corrected")
+    twin.set_ylabel("ms")
+    a1.legend(loc="upper left")
+    twin.legend(loc="lower right")
+    fit = usl(steps)
+    kept = [s for s in steps if s.generator == "valid"]
+    a2.plot([s.concurrency for s in kept], [s.achieved_rps for s in kept], "o", label="steps")
+    if fit is not None:
+        n = np.linspace(0.01, 2 * fit.largest, 200)
+        bands = [fit.band(v) for v in n]
+        a2.plot(n, [fit.throughput(v) for v in n], label="USL fit")
+        a2.fill_between(n, [b[0] for b in bands], [b[1] for b in bands], alpha=0.2,
+                        label="95 % band")
+        print(f"USL: lambda {fit.lam:.2f}/s, sigma {fit.sigma:.4f}, kappa {fit.kappa:.6f}, "
+              f"peak at N = {fit.peak:.1f}")
+    else:
+        print("fewer than 4 steps the generator kept up with: no USL fit")
+    a2.set_xlabel("N = X·R (Little's law)")
+    a2.set_ylabel("requests/s")
+    a2.legend()
+    plt.show()
+    held = []
+    for s in steps:  # the search's rule: the first step that does not hold ends it
+        if not s.holds(max_p95_ms, max_failure_ratio):
+            break
+        held.append(s)
+    print(f"{len(steps)} steps; knee (highest rate held at p95 <= {max_p95_ms:g} ms, errors <= "
+          f"{max_failure_ratio:g}):", held[-1].offered_rps if held else "none")

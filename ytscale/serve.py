@@ -38,7 +38,7 @@ from ytscale import seed
 from ytscale.fake.faults import FaultConfig, Latency
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
 from ytscale.net import is_loopback
-from ytscale.worker import embedded_worker
+from ytscale.worker import embedded_beat, embedded_worker
 
 #: Serve's default daily quota: the stack's own limits show under load, not YouTube's 10,000
 #: units (which a few thousand imports exhaust). ``--daily-quota 10000`` restores the real one.
@@ -68,6 +68,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="catalogue and population seed")
     p.add_argument("--reseed", action="store_true", help="empty the database and seed it again")
     p.add_argument("--concurrency", type=int, default=8, help="worker threads; 0: no worker")
+    p.add_argument(
+        "--beat",
+        action="store_true",
+        help="run beat in-process too: the sync tick, feed flushes, WebSub renewals",
+    )
     p.add_argument("--daily-quota", type=int, default=LOAD_TEST_QUOTA, help="YouTube units a day")
     p.add_argument(
         "--youtube-latency-ms", type=float, default=0.0, help="fake YouTube mean latency"
@@ -128,7 +133,7 @@ def serve_main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> i
         timeout_keep_alive=KEEP_ALIVE_S,
     )
     try:
-        with _worker(celery_app, args.concurrency):
+        with _worker(celery_app, args.concurrency), _beat(celery_app, args.beat):
             _banner(out, sock, settings, args, seeded, fake)
             uvicorn.Server(config).run(sockets=[sock])
     finally:
@@ -191,6 +196,15 @@ def _worker(app: tasks.YtscaleCelery, concurrency: int) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _beat(app: tasks.YtscaleCelery, wanted: bool) -> Iterator[None]:
+    if not wanted:
+        yield
+        return
+    with embedded_beat(app):
+        yield
+
+
 def _banner(
     out: TextIO,
     sock: socket.socket,
@@ -215,6 +229,11 @@ def _banner(
         if args.concurrency > 0
         else f"none in-process: run `celery -A reference.tasks worker` on {described['broker_url']}"
     )
+    beat = (
+        f"in-process: {', '.join(tasks.beat_schedule(settings))}"
+        if args.beat
+        else "not running: --beat runs it here, or `celery -A reference.tasks beat`"
+    )
     rows = [
         ("API", f"{base}  (uvicorn, {http} + {loop})"),
         ("docs", f"{base}/docs   metrics {base}/metrics   health {base}/healthz"),
@@ -222,6 +241,7 @@ def _banner(
         ("key-value", described["redis_url"]),
         ("YouTube", youtube),
         ("worker", worker),
+        ("beat", beat),
         (
             "quota",
             f"{settings.daily_quota:,} units a day (project), per user: {settings.user_quota}",

@@ -1,4 +1,5 @@
-"""A Celery worker inside this process, for the embedded ``memory://`` broker and for tests.
+"""A Celery worker (and beat) inside this process, for the embedded ``memory://`` broker and for
+tests.
 
 Celery's own test aid starts it; the pipeline (``reference.tasks``) never imports it.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from celery.beat import EmbeddedService
 from celery.contrib.testing.worker import start_worker
 from celery.worker import WorkController
 
@@ -26,3 +28,15 @@ def embedded_worker(app: YtscaleCelery, concurrency: int = 10) -> Iterator[WorkC
         shutdown_timeout=30,
     ) as worker:
         yield worker
+
+
+@contextmanager
+def embedded_beat(app: YtscaleCelery) -> Iterator[None]:
+    """Run beat (a thread) in this process, sending the app's ``beat_schedule``, until the block
+    ends. Its schedule state stays in memory: the in-process stack keeps no files for it."""
+    service = EmbeddedService(app, thread=True, scheduler_cls="celery.beat:Scheduler")
+    service.start()
+    try:
+        yield
+    finally:
+        service.stop()

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from loadtests import generator
 from loadtests.rate import HoldRate, OpenArrivals
 
 
@@ -38,6 +39,7 @@ def arrivals(pacing: float, answer_s: float, count: int, seed: int = 1) -> list[
     starts = []
     for _ in range(count):
         starts.append(clock.now)
+        user.arrival_context()  # the request is sent now
         clock.now += answer_s
         clock.sleep(user.wait_time())
     return starts
@@ -66,7 +68,7 @@ def shape(run_time: float | None, **options: float) -> HoldRate:
     parsed = Namespace(
         target_rps=options.get("target_rps", 0.0), pacing_s=2.0, ramp_s=5.0, run_time=run_time,
         population_users=100_000, active_share=0.2, actions_per_user=40.0, peak_factor=3.0,
-        duplicate_share=0.3, mix="",
+        duplicate_share=0.3, mix="", max_rps=options.get("max_rps", 0.0),
     )  # fmt: skip
     hold.runner = SimpleNamespace(environment=SimpleNamespace(parsed_options=parsed))  # type: ignore[assignment]
     return hold
@@ -84,3 +86,26 @@ def test_without_a_target_the_shape_holds_the_population_peak() -> None:
     assert hold.target_rps == pytest.approx(27.78, abs=0.01)
     assert hold.tick() == (56, 11.2)
     assert hold.steady_since == pytest.approx(hold.started_at + 7.0)
+
+
+def test_late_and_dropped_starts_are_counted() -> None:
+    generator.LOAD = generator.Load()
+    starts = arrivals(1.0, 3.0, 300)
+    load = generator.LOAD
+    # A start waits behind a 3 s answer unless its gap was longer (e^-3, 5 %); about two more
+    # per answer pass unmade.
+    assert load.late / len(starts) == pytest.approx(1 - math.exp(-3), abs=0.04)
+    assert load.dropped / len(starts) == pytest.approx(2.0, rel=0.15)
+    assert load.due == len(starts) + load.dropped + 1  # the next one, planned and not yet due
+
+
+def test_an_idle_user_that_wakes_on_time_has_no_lag_and_no_drops() -> None:
+    generator.LOAD = generator.Load()
+    arrivals(2.0, 0.001, 200)
+    assert generator.LOAD.dropped == 0 and generator.LOAD.late == 0
+    assert generator.LOAD.lag.get_total_count() == 200
+    assert generator.LOAD.lag.get_max_value() <= 1  # the fake clock wakes exactly on time
+
+
+def test_the_shape_never_asks_more_than_the_cap() -> None:
+    assert shape(run_time=60, target_rps=150, max_rps=40).tick() == (80, 16.0)

@@ -1,48 +1,16 @@
-"""Where the load goes: profiles, tokens (derived or from CSV), and the loopback guard."""
+"""Where the load goes: tokens (derived or from CSV), the URLs, and the loopback guard."""
 
 from __future__ import annotations
 
 import random
+from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
-from loadtests.population import ACTIONS
-from loadtests.target import DEFAULT_PROFILE, Profile, RemoteHostRefused, Tokens, require_loopback
+from loadtests.target import RemoteHostRefused, Tokens, require_loopback, videos_from_options
+from loadtests.videos import Library, UrlFiles
 from reference.auth import token_for, user_from_token
-
-
-def test_the_default_profile_names_every_action_of_the_reference_api() -> None:
-    profile = Profile.load(DEFAULT_PROFILE)
-    assert set(profile.paths) >= set(ACTIONS)
-    assert profile.paths["import_status"] == "/v1/imports/{request_id}"
-    assert profile.headers("t0k") == {"Authorization": "Bearer t0k"}
-
-
-def test_a_profile_for_another_deployment(tmp_path: Path) -> None:
-    text = DEFAULT_PROFILE.read_text().replace("/v1/", "/api/v2/")
-    text = text.replace('header = "Authorization"', 'header = "X-Api-Token"')
-    text = text.replace('scheme = "Bearer"', 'scheme = ""')
-    (tmp_path / "staging.toml").write_text(text)
-    profile = Profile.load(tmp_path / "staging.toml")
-    assert profile.paths["quota"] == "/api/v2/quota"
-    assert profile.headers("t0k") == {"X-Api-Token": "t0k"}
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda t: t.replace('quota = "/v1/quota"\n', ""), "lacks quota"),
-        (lambda t: t.replace("/v1/imports/{request_id}", "/v1/imports"), "request_id"),
-    ],
-)
-def test_an_incomplete_profile_says_what_it_lacks(
-    tmp_path: Path, edit: object, message: str
-) -> None:
-    path = tmp_path / "bad.toml"
-    path.write_text(edit(DEFAULT_PROFILE.read_text()))  # type: ignore[operator]
-    with pytest.raises(ValueError, match=message):
-        Profile.load(path)
 
 
 def test_derived_tokens_act_as_seeded_users_the_api_accepts() -> None:
@@ -81,3 +49,16 @@ def test_remote_hosts_need_the_opt_in(host: str) -> None:
     with pytest.raises(RemoteHostRefused, match="--allow-remote-host"):
         require_loopback(host, allow_remote=False)
     require_loopback(host, allow_remote=True)
+
+
+def test_urls_come_from_files_given_both_or_from_the_catalogue(tmp_path: Path) -> None:
+    (tmp_path / "v.txt").write_text("# real videos\nhttps://youtu.be/a\n\n")
+    (tmp_path / "c.txt").write_text("@chan\n")
+    options = Namespace(videos_file="", channels_file="", population_users=50, catalogue_seed=1)
+    assert isinstance(videos_from_options(options), Library)
+    options.videos_file, options.channels_file = tmp_path / "v.txt", tmp_path / "c.txt"
+    files = videos_from_options(options)
+    assert isinstance(files, UrlFiles) and files.videos == ["https://youtu.be/a"]
+    options.channels_file = ""
+    with pytest.raises(ValueError, match="go together"):
+        videos_from_options(options)

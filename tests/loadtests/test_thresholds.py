@@ -9,20 +9,28 @@ from typing import Any
 import pytest
 from locust.env import Environment
 
-from loadtests import thresholds
+from loadtests import generator, thresholds
+from loadtests.latency import LATENCIES
 from loadtests.thresholds import achieved_rps, violations
 
 
-def environment(shape: Any = None, **limits: float) -> Environment:
+def environment(shape: Any = None, basis: str = "corrected", **limits: float) -> Environment:
     env = Environment()
-    env.parsed_options = Namespace(**{name: limits.get(name) for name in thresholds.LIMITS})
+    env.parsed_options = Namespace(
+        **{name: limits.get(name) for name in thresholds.LIMITS}, latency_basis=basis,
+        max_generator_cpu=0.9, max_schedule_lag_ms=100.0, max_dropped_share=0.01,
+        csv_prefix=None, html_file=None,
+    )  # fmt: skip
     env.shape_class = shape
+    LATENCIES.reset()
+    generator.LOAD = generator.Load()
     return env
 
 
-def log(env: Environment, times_ms: list[float], failures: int = 0) -> None:
+def log(env: Environment, times_ms: list[float], failures: int = 0, late_ms: float = 0.0) -> None:
     for ms in times_ms:
         env.stats.log_request("GET", "/v1/quota", ms, 10)
+        LATENCIES.record("GET", "/v1/quota", ms, ms + late_ms)
     for _ in range(failures):
         env.stats.log_error("GET", "/v1/quota", "500: boom")
 
@@ -37,7 +45,7 @@ def test_each_limit_names_what_it_measured() -> None:
     env = environment(max_p95_ms=50, max_p99_ms=500, max_error_ratio=0.01)
     log(env, [10.0] * 90 + [200.0] * 10, failures=5)
     assert violations(env) == [
-        "p95 200 ms > 50 ms",
+        "p95 (corrected) 200 ms > 50 ms",
         "error ratio 0.0500 (5 of 100) > 0.01",
     ]
     relaxed = environment(max_p95_ms=250, max_p99_ms=250, max_error_ratio=0.05)
@@ -79,3 +87,18 @@ def test_quitting_sets_the_exit_code_only_on_a_miss(limit: float, code: int | No
     log(env, [20.0] * 10)
     thresholds._judge(env)
     assert env.process_exit_code == code
+
+
+def test_latency_thresholds_judge_the_corrected_latency_unless_told() -> None:
+    for basis, expected in (("corrected", ["p95 (corrected) 510 ms > 100 ms"]), ("sent", [])):
+        env = environment(basis=basis, max_p95_ms=100)
+        log(env, [10.0] * 100, late_ms=500.0)  # answered in 10 ms, each sent 500 ms late
+        assert violations(env) == expected
+
+
+def test_a_saturated_generator_makes_the_run_invalid_whatever_the_latencies() -> None:
+    env = environment(max_p95_ms=1000)
+    log(env, [5.0] * 10)
+    generator.LOAD.due, generator.LOAD.dropped = 100, 50
+    thresholds._judge(env)
+    assert env.process_exit_code == generator.INVALID

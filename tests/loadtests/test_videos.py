@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from loadtests.videos import URL_FORMS, Library
+from loadtests.videos import URL_FORMS, Library, UrlFiles
 from reference.db import make_engine
 from reference.models import Project
 from reference.videos import canonical_video_id
@@ -49,3 +50,19 @@ def test_small_channels_have_at_most_a_page_of_uploads() -> None:
         index = library.catalogue.locate_handle(handle)
         assert index is not None and index >= USERS
         assert 1 <= library.catalogue.video_count(index, library.at) <= 50
+
+
+def test_url_files_know_a_users_video_once_the_scenario_imported_it(tmp_path: Path) -> None:
+    files = UrlFiles(["https://youtu.be/a", "https://youtu.be/b"], ["@c"])
+    rng = random.Random(1)
+    assert files.owned_url(7, rng) is None
+    files.imported(7, "https://youtu.be/b")
+    assert files.owned_url(7, rng) == "https://youtu.be/b"
+    assert {files.fresh_url(rng) for _ in range(50)} == set(files.videos)
+    assert files.channel(rng) == "@c"
+    for user in range(UrlFiles.REMEMBERED + 1):
+        files.imported(100 + user, "https://youtu.be/a")
+    assert files.owned_url(7, rng) is None  # the oldest is forgotten: memory stays bounded
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    with pytest.raises(ValueError, match="no URLs"):
+        UrlFiles.read(tmp_path / "empty.txt", tmp_path / "empty.txt")
