@@ -6,6 +6,7 @@
 #                  then the quick benchmarks and their regression gate
 #   ./do bench     the full benchmark suite, then its gate (JSON into reports/benchmarks/)
 #   ./do bench quick   the subset CI runs (-m quick), then its gate
+#   ./do bench [quick] --compare BASELINE.json   ...then a Mann-Whitney test against a saved run
 #   ./do <cmd>     any other ytscale command: seed, serve, ... (./do --help)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -54,15 +55,23 @@ case "$cmd" in
     mkdir -p reports/benchmarks
     # quick: the subset CI runs. The gate checks the run's JSON against benchmarks/bounds.toml even
     # when a benchmark failed, so one report names every problem; either failing fails the command.
-    subset=full; select=(); gate=()
+    # --compare BASELINE: then test every benchmark's rounds against a saved run's (Mann-Whitney).
+    subset=full; select=(); gate=(); baseline=""; rest=()
     if [ "${1:-}" = quick ]; then
       shift; subset=quick; select=(-m quick --benchmark-max-time=0.5); gate=(--quick)
     fi
+    while [ $# -gt 0 ]; do
+      if [ "$1" = --compare ]; then baseline=${2:?--compare needs a saved run}; shift 2
+      else rest+=("$1"); shift; fi
+    done
     out=reports/benchmarks/$subset.json
     rm -f "$out"  # never gate a previous run's figures
     status=0
-    "$VENV/bin/python" -m pytest benchmarks "${select[@]}" --benchmark-json="$out" "$@" || status=$?
+    "$VENV/bin/python" -m pytest benchmarks "${select[@]}" --benchmark-json="$out" ${rest[@]+"${rest[@]}"} || status=$?
     "$VENV/bin/python" -m benchmarks.gate "$out" "${gate[@]}" || status=$?
+    if [ -n "$baseline" ]; then
+      "$VENV/bin/python" -m benchmarks.compare "$baseline" "$out" || status=$?
+    fi
     exit "$status"
     ;;
   help|-h|--help)

@@ -6,7 +6,8 @@ report's per-operation accounting (claim 5) is about. Every round imports one ch
 :func:`reference.pipeline.import_channel`: channel lookup, uploads pages, 50-id ``videos.list``
 batches, batched duplicate lookup and upsert, quota reserved in the ledger before every call.
 
-``extra_info``: ``videos``, ``videos_per_s`` (by the median round), SQL ``queries_per_video``, the
+``extra_info``: ``videos``, ``videos_per_s`` (by the median round), SQL ``queries_per_video``, Redis
+``round_trips_per_video``, the
 units the fake YouTube charged per video (``units_per_video``), and ``ledger_error``, the units the
 ledger booked minus those charged (the report's rule books 3 per video fetch; YouTube charges 1 per
 call of up to 50 videos).
@@ -26,7 +27,7 @@ from reference.pipeline import import_channel, request_import
 from reference.services import Services
 from reference.settings import Settings
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
-from ytscale.instruments.querycount import count_queries
+from ytscale.instruments.querycount import count_queries, count_round_trips, redis_clients
 
 MIN_VIDEOS = 200
 ROUNDS = 5
@@ -66,7 +67,10 @@ def test_import_channel(benchmark: Any, case: Any, datasets: Any, database: str)
     try:
         new_request()
         charged, booked = fake.used, services.ledger.used()
-        with count_queries(services.engine) as queries:
+        with (
+            count_queries(services.engine) as queries,
+            count_round_trips(*redis_clients(services)) as trips,
+        ):
             videos = run()
         charged, booked = fake.used - charged, services.ledger.used() - booked
         case("import", "ours", backend=database, videos=videos)
@@ -75,6 +79,7 @@ def test_import_channel(benchmark: Any, case: Any, datasets: Any, database: str)
             videos=videos,
             videos_per_s=videos / benchmark.stats.stats.median,
             queries_per_video=queries.count / videos,
+            round_trips_per_video=trips.count / videos,
             units_per_video=charged / videos,
             ledger_error=booked - charged,
         )

@@ -8,7 +8,8 @@ One user's duplicate check for one video among ``n`` projects, 50 per user (the 
 - ``ours``: :func:`reference.projects.find_existing` on the unique ``(user_id, video_id)`` index.
 
 The gate fits ``time ∝ n**k`` per variant over the sizes measured: a scan grows with ``k ≈ 1``, an
-index lookup stays flat (``k ≈ 0``). 5M runs in the full set only.
+index lookup stays flat (``k ≈ 0``). 5M runs in the full set only. ``extra_info``: the plan, and
+the statements one check sends (``queries_per_lookup``).
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ def test_duplicate_lookup(
             assert len(lookup(session, user_id, wanted)) == 1
         plan = explain(session.connection(), *sent[-1])
         benchmark.extra_info.update(
-            full_scan=bool(plan.full_scans), indexes=sorted(plan.searched), plan=plan.text
+            full_scan=bool(plan.full_scans),
+            indexes=sorted(plan.searched),
+            plan=plan.text,
+            queries_per_lookup=len(sent),
         )
         found = benchmark(lookup, session, user_id, wanted)
     assert len(found) == 1

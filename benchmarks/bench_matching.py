@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
 
-from benchmarks.slow import VARIANTS, effective_variant
+from benchmarks.slow import VARIANTS, effective_variant, injected
+from reference.matching import Match, TagMatcher
 from reference.models import Base, Category, Tool, ToolAlias
 from reference.vocabulary import build_vocabulary
 from ytscale.instruments.querycount import count_queries
@@ -53,6 +54,18 @@ def video_tags(conn: Connection) -> list[str]:
     ]
 
 
+class StatementAdded:
+    """The injected regression: a matcher that sends one more statement per video."""
+
+    def __init__(self, matcher: TagMatcher, engine: Engine) -> None:
+        self.matcher, self.engine = matcher, engine
+
+    def match(self, tags: list[str]) -> Match:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return self.matcher.match(tags)
+
+
 @pytest.mark.quick
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("tools", TOOLS)
@@ -64,7 +77,9 @@ def test_match_video_tags(
     with engine.connect() as conn:
         tags = video_tags(conn)
     make = MATCHERS[effective_variant("matching", variant)]
-    matcher = make(engine)
+    matcher: TagMatcher | StatementAdded = make(engine)
+    if variant == "ours" and injected("statement"):
+        matcher = StatementAdded(matcher, engine)
     with count_queries(engine) as cold:
         expected = matcher.match(tags)
     with count_queries(engine) as warm:

@@ -9,7 +9,8 @@
 Every round starts from the same state (no projects, nothing pending, every source two uploads
 behind) against the in-process fake at zero latency, so time is the pipeline's own work: HTTP
 through the fake's transport, parsing, SQL. ``extra_info``: ``units_per_sync`` and
-``units_per_new_video`` as the fake charged them, ``queries_per_sync`` and ``new_videos``.
+``units_per_new_video`` as the fake charged them, ``queries_per_sync``,
+Redis ``round_trips_per_sync`` and ``new_videos``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from reference.services import Services
 from reference.settings import Settings
 from ytscale.fake.catalogue import EPOCH
 from ytscale.fake.youtube import FakeConfig, FakeYouTube
-from ytscale.instruments.querycount import count_queries
+from ytscale.instruments.querycount import count_queries, count_round_trips, redis_clients
 
 SOURCES = 100
 NEW_PER_SOURCE = 2
@@ -107,7 +108,10 @@ def test_sync_round(benchmark: Any, case: Any, datasets: Any, database: str, var
     try:
         reset()
         charged = sum(fake.stats()["by_day"].values())
-        with count_queries(services.engine) as queries:
+        with (
+            count_queries(services.engine) as queries,
+            count_round_trips(*redis_clients(services)) as trips,
+        ):
             stored = run()
         charged = sum(fake.stats()["by_day"].values()) - charged
         case("strategies", variant, backend=database, sources=SOURCES)
@@ -117,6 +121,7 @@ def test_sync_round(benchmark: Any, case: Any, datasets: Any, database: str, var
             units_per_sync=charged / SOURCES,
             units_per_new_video=charged / stored,
             queries_per_sync=queries.count / SOURCES,
+            round_trips_per_sync=trips.count / SOURCES,
             strategy=VARIANTS[variant],
         )
     finally:

@@ -10,7 +10,9 @@ enqueue them — for the report's 50K synced channels (its "5000 sources per 15m
 
 Tasks go to a list, so the figures are the database's selection and claim plus the stagger, not a
 broker's. Compare time per task (``tasks`` in ``extra_info``): the report's variants enqueue
-different numbers. ``window_share`` is the window's scheduling time as a share of its 900 s.
+different numbers. ``window_share`` is the window's scheduling time as a share of its 900 s;
+``queries_per_window`` and ``round_trips_per_window`` count what one window sends (the first,
+which also stands for pedantic's warm-up round).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from reference.services import Services
 from reference.settings import Settings
 from reference.sources import due_sources
 from reference.tasks import TICK_S
+from ytscale.instruments.querycount import count_queries, count_round_trips, redis_clients
 from ytscale.variants.stagger import report_countdowns
 
 SOURCES = 50_000
@@ -129,10 +132,18 @@ def test_schedule_window(
     else:
         window = lambda: report_window(services, enqueue, REPORT_LIMITS[chosen])  # noqa: E731
     try:
-        benchmark.pedantic(window, setup=setup, rounds=ROUNDS, iterations=1, warmup_rounds=1)
+        with (
+            count_queries(services.engine) as queries,
+            count_round_trips(*redis_clients(services)) as trips,
+        ):
+            window()
+        setup()
+        benchmark.pedantic(window, setup=setup, rounds=ROUNDS, iterations=1)
         tasks = len(enqueued)
         benchmark.extra_info.update(
             tasks=tasks,
+            queries_per_window=queries.count,
+            round_trips_per_window=trips.count,
             max_countdown_s=max(countdown for _, countdown in enqueued),
             window_share=benchmark.stats.stats.median / WINDOW_S,
         )

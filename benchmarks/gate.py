@@ -12,6 +12,8 @@ bound compares what one run measured:
 - ``ratio``: a report variant's time over ours in the same case (same claim, backend, size…),
   optionally per unit of an ``extra_info`` figure (``per = "tasks"``), by the file's statistic
   or the bound's own (``statistic = "median"`` where single lucky rounds make the min noise);
+  or, with ``figure``, that count's ratio instead of the time's (instructions per call);
+  a timing ratio records the A/A noise floor its value derives from (``floor``);
 - ``growth``: the exponent ``k`` of ``time ∝ x**k`` fitted over a case parameter (``over = "n"``);
 - ``figure``: an ``extra_info`` count that does not depend on speed (queries, lost units).
 
@@ -82,10 +84,13 @@ class Bound:
     full: bool = False
     #: The time statistic this ratio compares, instead of the file's.
     statistic: str | None = None
+    #: The noise floor measured by A/A runs (``benchmarks.noise``) that a timing bound derives from.
+    floor: float | None = None
 
     def describe(self) -> str:
         if self.kind == "ratio":
-            what = f"{self.variant}/{OURS} time" + (f" per {self.per}" if self.per else "")
+            measure = self.figure or "time"
+            what = f"{self.variant}/{OURS} {measure}" + (f" per {self.per}" if self.per else "")
         elif self.kind == "growth":
             what = f"{self.variant} growth exponent over {self.over}"
         else:
@@ -96,7 +101,8 @@ class Bound:
         parts = ([f">= {self.min:g}"] if self.min is not None else []) + (
             [f"<= {self.max:g}"] if self.max is not None else []
         )
-        return " and ".join(parts)
+        floor = f"; A/A noise floor {self.floor:g}" if self.floor is not None else ""
+        return " and ".join(parts) + floor
 
     def holds(self, value: float) -> bool:
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
@@ -255,7 +261,11 @@ def _required(bound: Bound, measurements: Sequence[Measurement]) -> bool:
 
 
 def _per(m: Measurement, bound: Bound) -> float:
-    if bound.statistic is None:
+    if bound.figure is not None:
+        if bound.figure not in m.figures:
+            raise GateError(f"{m.name}: no figure {bound.figure!r} in its extra_info")
+        time = float(m.figures[bound.figure])
+    elif bound.statistic is None:
         time = m.time
     elif bound.statistic in m.stats:
         time = float(m.stats[bound.statistic])

@@ -1,8 +1,10 @@
 """The benchmark gate: every kind of bound can fail, it names what broke, it catches a slow-down.
 
-The unit tests feed it hand-made pytest-benchmark JSON. The two ``slow`` tests run the real matching
-benchmark (SQLite, tiny timings) in a subprocess, once as is and once with ``YTSCALE_BENCH_SLOW``
-turning "ours" into the report's per-tag matcher, and gate both runs with the real bounds file.
+The unit tests feed it hand-made pytest-benchmark JSON. The ``slow`` tests run real benchmarks
+(SQLite and fakeredis, tiny timings) in a subprocess and gate them with the real bounds file: as
+is; with ``YTSCALE_BENCH_SLOW`` turning "ours" into the report's per-tag matcher; and with
+``YTSCALE_BENCH_INJECT`` adding a statement, a Redis round trip or instructions to ours, each of
+which a count bound must catch. Timing regressions are ``test_compare.py``'s.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from benchmarks.gate import (
     load_measurements,
     main,
 )
-from benchmarks.slow import SLOW_ENV
+from benchmarks.slow import INJECT_ENV, SLOW_ENV
 from reference.settings import PROJECT_ROOT
+from ytscale.instruments.instructions import valgrind_available
 
 
 def bench(claim: str, variant: str, seconds: float, **case: Any) -> dict[str, Any]:
@@ -215,28 +218,66 @@ def test_main_exits_0_when_every_bound_holds_and_2_on_bad_input(tmp_path: Path) 
     assert main([str(tmp_path / "missing.json"), "--bounds", str(bounds)]) == 2
 
 
-def run_matching_benchmark(tmp_path: Path, slowed: str) -> Path:
-    """The real matching benchmark on SQLite, with timings cut short; returns its JSON."""
-    out = tmp_path / f"matching{slowed}.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YTSCALE_TEST_")}
-    env[SLOW_ENV] = slowed
-    command = [sys.executable, "-m", "pytest", "benchmarks/bench_matching.py", "-q", "-p",
-               "no:cacheprovider", "-k", "sqlite", "--benchmark-max-time=0.01",
-               "--benchmark-min-rounds=3", f"--benchmark-json={out}"]  # fmt: skip
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+def run_benchmark(tmp_path: Path, select: str, **env: str) -> Path:
+    """A real benchmark file (``path::-k expression``) with timings cut short; returns its JSON."""
+    path, _, keyword = select.partition("::")
+    out = tmp_path / f"{path.replace('/', '_')}-{'-'.join(env.values())}.json"
+    child = {
+        k: v for k, v in os.environ.items() if not k.startswith(("YTSCALE_TEST_", "YTSCALE_BENCH_"))
+    }
+    command = [sys.executable, "-m", "pytest", path, "-q", "-p", "no:cacheprovider", "-k", keyword,
+               "--benchmark-max-time=0.01", "--benchmark-min-rounds=3",
+               f"--benchmark-json={out}"]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, env={**child, **env}, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out
 
 
+MATCHING = "benchmarks/bench_matching.py::sqlite"
+
+
 @pytest.mark.slow
 def test_the_gate_passes_a_normal_run(tmp_path: Path) -> None:
-    assert main([str(run_matching_benchmark(tmp_path, "")), "--only", "matching"]) == 0
+    assert main([str(run_benchmark(tmp_path, MATCHING)), "--only", "matching"]) == 0
 
 
 @pytest.mark.slow
 def test_the_gate_fails_a_run_whose_ours_was_slowed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([str(run_matching_benchmark(tmp_path, "matching")), "--only", "matching"]) == 1
+    slowed = run_benchmark(tmp_path, MATCHING, **{SLOW_ENV: "matching"})
+    assert main([str(slowed), "--only", "matching"]) == 1
     err = capsys.readouterr().err
     assert "matching: before/ours time" in err and "matching: ours queries_per_video" in err
+
+
+# One injected regression of each kind of count, in the real benchmark, against the real bounds.
+INJECTED = [
+    ("statement", MATCHING, "matching", "matching: ours queries_per_video"),
+    ("round_trip", "benchmarks/bench_quota.py::fakeredis", "quota",
+     "quota: ours round_trips_per_reserve"),
+    ("instructions", "benchmarks/bench_instructions.py::canonical_url", "cpu",
+     "cpu: ours instructions_per_call [path=canonical_url]"),
+]  # fmt: skip
+
+
+def broken_bounds(run: Path, claim: str) -> list[str]:
+    """The real bounds of ``claim`` that what ``run`` measured breaks (unmeasured ones left out)."""
+    statistic, bounds = load_bounds(BOUNDS)
+    checks = check(bounds, load_measurements(run, statistic), only={claim})
+    assert checks, f"no bound of {claim} applied"
+    return [f"{c.bound.describe()} [{c.case}]" for c in checks if c.value is not None and not c.ok]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "select", "claim", "broken"), INJECTED)
+def test_the_gate_fails_each_injected_kind_of_regression(
+    tmp_path: Path, kind: str, select: str, claim: str, broken: str
+) -> None:
+    if kind == "instructions" and not valgrind_available():
+        pytest.skip("valgrind is not on PATH")
+    assert broken_bounds(run_benchmark(tmp_path, select), claim) == []
+    injected = broken_bounds(run_benchmark(tmp_path, select, **{INJECT_ENV: kind}), claim)
+    assert any(line.startswith(broken) for line in injected), injected

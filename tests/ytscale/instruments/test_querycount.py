@@ -1,10 +1,12 @@
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from reference import kv
 from reference.models import Tool
-from ytscale.instruments.querycount import count_queries
+from ytscale.instruments.querycount import count_queries, count_round_trips
 
 
 def select_one(engine: Engine) -> None:
@@ -42,3 +44,33 @@ def test_counts_every_thread_exactly(engine: Engine) -> None:
         for _ in range(40):
             pool.submit(select_one, engine)
     assert queries.count == 40
+
+
+def test_round_trips_count_single_commands_scripts_and_pipelines(redis_url: str) -> None:
+    client = kv.connect(redis_url)
+    script = client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    key = f"querycount:{uuid.uuid4().hex}"
+    client.get(key)
+    with count_round_trips(client, client) as trips:
+        client.set(key, 1)
+        script(keys=[key], args=[2])
+        with client.pipeline() as pipe:
+            pipe.incr(key).expire(key, 60).execute()
+    client.get(key)
+    # The script's first call may load it (NOSCRIPT, SCRIPT LOAD, EVALSHA): never fewer than 3.
+    assert trips.count >= 3 and trips.names[0] == ("SET",), trips.names
+    assert trips.names[-1] == ("INCRBY", "EXPIRE")
+    assert trips.commands == trips.count + 1
+    client.delete(key)
+
+
+def test_round_trip_counters_nest_and_unwrap_on_exit(redis_url: str) -> None:
+    client = kv.connect(redis_url)
+    with count_round_trips(client) as outer:
+        client.ping()
+        with count_round_trips(client) as inner:
+            client.ping()
+        client.ping()
+    client.ping()
+    assert (outer.count, inner.count) == (3, 1)
+    assert "execute_command" not in vars(client)
