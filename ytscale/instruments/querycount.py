@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-import redis
 from sqlalchemy import Engine, event
 
+from reference.kv import Store
 from reference.quota import KeyValueLedger
 from reference.services import Services
 
@@ -99,14 +99,14 @@ class RoundTripCounter:
             self._trips.append(names)
 
 
-def redis_clients(services: Services) -> list[redis.Redis]:
+def redis_clients(services: Services) -> list[Store]:
     """Every Redis client ``services`` sends through: its store's and its ledger's."""
     ledger = services.ledger
     return [services.redis, *([ledger.client] if isinstance(ledger, KeyValueLedger) else [])]
 
 
 @contextmanager
-def count_round_trips(*clients: redis.Redis) -> Iterator[RoundTripCounter]:
+def count_round_trips(*clients: Store) -> Iterator[RoundTripCounter]:
     """Count what ``clients`` send to Redis inside the ``with`` block (each client once)."""
     counter = RoundTripCounter()
     with ExitStack() as restore:
@@ -116,7 +116,7 @@ def count_round_trips(*clients: redis.Redis) -> Iterator[RoundTripCounter]:
 
 
 @contextmanager
-def _wrapped(client: redis.Redis, counter: RoundTripCounter) -> Iterator[None]:
+def _wrapped(client: Store, counter: RoundTripCounter) -> Iterator[None]:
     send: Callable[..., Any] = client.execute_command
     make_pipeline: Callable[..., Any] = client.pipeline
 
