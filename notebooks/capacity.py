@@ -172,8 +172,8 @@ if points:
     ax.legend(fontsize=8)
     plt.show()
     print(f"{w['workers']} on the {w['broker']} broker; a sync costs "
-          f"{w['cpu_per_sync_s'] * 1e3:.1f} ms of worker CPU; the step took {w['wall_s']:.0f} s"
-          f" ({w['parallel']} stagger(s) at a time)")  # fmt: skip
+          f"{w['cpu_per_sync_s'] * 1e3:.1f} ms of worker CPU; the step took {w['wall_s']:.0f} s,"
+          " one run at a time")  # fmt: skip
 else:
     print("the window measurements were not run")
 

@@ -17,19 +17,18 @@ own. The judged figures are the syncs done within the 900 s window and by the ru
 time the last of the 5,000 finished (when within the horizon), the mean completion time, and the
 completions per simulated minute::
 
-    result = measure_windows(Settings.from_env(), WindowConfig(slots=(5, 10, 20, 35)))
+    result = measure_windows(Settings.from_env(), WindowConfig(grid=(("report", (5, 10)),)))
     result["points"][0]["rows"]     # metric, predicted, measured, error
 
-Worker slots are threads of one in-process worker on ``memory://`` (one core under the GIL: the
-staggers then run side by side, a process each), or real ``celery worker`` processes, one per
-core, when the broker is one they can share (:mod:`ytscale.report.window_workers`).
+Worker slots are threads of one in-process worker on ``memory://`` (one core under the GIL), or
+real ``celery worker`` processes, one per core, when the broker is one they can share
+(:mod:`ytscale.report.window_workers`).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -38,7 +37,6 @@ import time
 import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,8 +84,12 @@ SATURATED_LAG_S = 5.0
 @dataclass(frozen=True)
 class WindowConfig:
     sources: int = pipeline.WINDOW_CAP
-    slots: tuple[int, ...] = (5, 10, 20, 35)
-    staggers: tuple[str, ...] = ("report", "ours")
+    #: The (stagger, worker slots) points: the report's stagger across the range, ours where it
+    #: behaves differently (below ~28 slots both are held to the slots alike).
+    grid: tuple[tuple[str, tuple[int, ...]], ...] = (
+        ("report", (5, 10, 20, 35)),
+        ("ours", (10, 35)),
+    )
     repeats: int = 2
     #: Simulated seconds of YouTube latency per request (the report's 5 s task).
     latency_mean_s: float = 5.0
@@ -104,11 +106,16 @@ class WindowConfig:
     seed: int = 1
 
     def __post_init__(self) -> None:
-        unknown = set(self.staggers) - set(STAGGERS)
+        unknown = {stagger for stagger, _ in self.grid} - set(STAGGERS)
         if unknown:
             raise ValueError(f"unknown stagger(s) {sorted(unknown)}; known: {sorted(STAGGERS)}")
-        if not self.slots or min(self.slots) < 1 or self.repeats < 1 or self.sources < 1:
+        slots = [s for _, grid_slots in self.grid for s in grid_slots]
+        if not slots or min(slots) < 1 or self.repeats < 1 or self.sources < 1:
             raise ValueError("need slots >= 1, repeats >= 1 and sources >= 1")
+
+    @property
+    def runs(self) -> int:
+        return self.repeats * sum(len(slots) for _, slots in self.grid)
 
 
 @dataclass
@@ -229,33 +236,24 @@ def measure_windows(
 ) -> dict[str, Any]:
     """Run every (stagger, slots, repeat) window, predict each from the other repeats, compare.
 
-    On threads (one core under the GIL) the staggers run side by side in processes of their own,
-    one per core; worker processes use the cores themselves, so there they run one after another.
+    One run at a time: on this kind of machine two CPU-bound processes side by side slow each
+    other's syncs (shared cores), which would make a run's service time depend on its neighbour.
     """
     started = time.monotonic()
+    runs: list[dict[str, Any]] = []
     with _Population(config, settings.database_url) as population:
-        pilot = _calibrate(settings, population, config, min(config.slots),
-                           PILOT_COMPRESSION)  # fmt: skip
+        slots_low = min(s for _, slots in config.grid for s in slots)
+        pilot = _calibrate(settings, population, config, slots_low, PILOT_COMPRESSION)
         progress(f"capacity windows: a sync costs {pilot.cpu_s * 1e3:.1f} ms of worker CPU")
-        plans = {
-            stagger: {
-                slots: choose_compression(
-                    stagger, slots, pilot.cpu_s, config, worker_cores(settings, slots)
-                )  # fmt: skip
-                for slots in config.slots
-            }
-            for stagger in config.staggers
-        }
-        jobs = [(settings, config, population.template, stagger, plans[stagger], pilot.enqueue_s,
-                 progress) for stagger in config.staggers]  # fmt: skip
-        parallel = min(len(jobs), os.cpu_count() or 1) if not uses_processes(settings) else 1
-        if parallel > 1:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(parallel, mp_context=context) as pool:
-                parts = [pool.submit(_run_stagger, *job) for job in jobs]
-                runs = [run for part in parts for run in part.result()]
-        else:
-            runs = [run for job in jobs for run in _run_stagger(*job)]
+        for stagger, grid_slots in config.grid:
+            for slots in grid_slots:
+                cores = worker_cores(settings, slots)
+                k = choose_compression(stagger, slots, pilot.cpu_s, config, cores)
+                for repeat in range(config.repeats):
+                    run = _run(settings, population, config, stagger, slots, k, pilot.enqueue_s,
+                               repeat)  # fmt: skip
+                    progress(_describe(run, len(runs) + 1, config.runs))
+                    runs.append(run)
     points = [_judge(config, run, runs) for run in runs]
     return {
         "config": asdict(config),
@@ -263,11 +261,19 @@ def measure_windows(
         "workers": "processes" if uses_processes(settings) else "threads",
         "cpu_per_sync_s": pilot.cpu_s,
         "pilot": asdict(pilot),
-        "parallel": parallel,
         "points": points,
         "max_abs_error": max_abs_error(points),
         "wall_s": time.monotonic() - started,
     }
+
+
+def _describe(run: dict[str, Any], number: int, total: int) -> str:
+    return (
+        f"capacity window {number}/{total}: {run['stagger']} stagger × {run['slots']} slots "
+        f"#{run['repeat']}: {run['in_window']:,} syncs in the window, {run['compression']:.0f}× "
+        f"in {run['wall_s']:.0f} s, CPU {run['cpu_share']:.0%}"
+        + "".join(f"; SATURATED: {why}" for why in run["saturated_by"])
+    )
 
 
 def choose_compression(
@@ -303,31 +309,6 @@ def max_abs_error(points: list[dict[str, Any]]) -> float | None:
 
 
 # --- one point ------------------------------------------------------------------------------
-
-
-def _run_stagger(
-    settings: Settings,
-    config: WindowConfig,
-    template: Path,
-    stagger: str,
-    plan: dict[int, float],
-    enqueue_s: float,
-    progress: Callable[[str], None],
-) -> list[dict[str, Any]]:
-    """Every slot count's repeats of one stagger (a process of its own when run side by side)."""
-    population = _Population(config, settings.database_url, template)
-    runs = []
-    for slots, k in plan.items():
-        for repeat in range(config.repeats):
-            run = _run(settings, population, config, stagger, slots, k, enqueue_s, repeat)
-            progress(
-                f"capacity window {stagger} × {slots} slots #{repeat}: {run['in_window']:,} "
-                f"syncs in the window, {k:.0f}× in {run['wall_s']:.0f} s, CPU "
-                f"{run['cpu_share']:.0%}"
-                + "".join(f"; SATURATED: {why}" for why in run["saturated_by"])
-            )
-            runs.append(run)
-    return runs
 
 
 def _run(
@@ -575,14 +556,13 @@ class _Population:
     run into a schema of its own beside the given database, dropped after the run.
     """
 
-    def __init__(self, config: WindowConfig, database_url: str, template: Path | None = None):
+    def __init__(self, config: WindowConfig, database_url: str):
         self.config = config
         self.start = SeedConfig.now
         self.postgres = database_url.startswith("postgresql")
         self.database_url = database_url
         self.folder = Path(tempfile.mkdtemp(prefix="ytscale-window-"))
-        #: Another process's template, copied from as it is (that process seeded and removes it).
-        self.template = template or self.folder / "template.db"
+        self.template = self.folder / "template.db"
         window = timedelta(seconds=WINDOW_S)
         # Every source fell due within the window before ``start``: all are due at the start.
         self.seed_config = SeedConfig(users=config.sources, videos_per_user=1, seed=config.seed,
@@ -712,6 +692,8 @@ def _calibrate(
             for source_id in batch:
                 sync.apply_async((source_id,), eta=eta)
             enqueue_s = (time.time() - began) / len(batch)
+            # From the batch's instant, as a window's runs count theirs.
+            time.sleep(max(0.0, trace.t0 - time.time()))
             cpu = workers.cpu_seconds()
             budget = 60 + 10 * len(batch) * config.latency_mean_s / k / slots
             stack.wait(workers, before + len(batch), trace.t0 + budget)
