@@ -54,7 +54,7 @@ class Scale:
 
         if quick:
             return cls(1_000, 8, 400, (("report", (3, 10)), ("ours", (10,))), 2, 40, 1.0)
-        return cls(100_000, 96, 5_000, WindowConfig.grid, 2, 300, 2.0)
+        return cls(100_000, 96, 5_000, WindowConfig.MAIN_GRID, 2, 300, 2.0)
 
 
 @dataclass
