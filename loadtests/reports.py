@@ -15,15 +15,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from locust.env import Environment
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
+
 from loadtests.generator import Verdict
 from loadtests.latency import Latencies
 
 SECTION_ID = "ytscale-verdict"
 
 
-def write(options: Any, latencies: Latencies, verdict: Verdict, missed: Sequence[str]) -> None:
+def write(
+    environment: Environment, latencies: Latencies, verdict: Verdict, missed: Sequence[str]
+) -> None:
+    options = environment.parsed_options
     rows = latencies.rows()
     if prefix := getattr(options, "csv_prefix", None):
+        # Locust rewrites PREFIX_stats.csv on a one-second timer and not again at the end, so
+        # the requests of a run's last second could be missing from it; written now from the
+        # final stats, it counts the same requests as the latency CSV beside it.
+        with open(f"{prefix}_stats.csv", "w", newline="") as f:
+            StatsCSV(environment, PERCENTILES_TO_REPORT).requests_csv(csv.writer(f))
         with open(f"{prefix}_latency.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()

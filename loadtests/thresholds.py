@@ -104,7 +104,7 @@ def _judge(environment: Environment, **_: Any) -> None:
         return  # the master judges the aggregated stats
     found = generator.verdict(environment)
     missed = violations(environment)
-    reports.write(environment.parsed_options, LATENCIES, found, missed)
+    reports.write(environment, LATENCIES, found, missed)
     for problem in missed:
         log.error("threshold missed: %s", problem)
     for reason in found.reasons:
