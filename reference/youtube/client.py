@@ -193,8 +193,10 @@ class YouTubeClient:
         """One page of a playlist; raises ``NotFound`` for an unknown playlist."""
         if not 1 <= max_results <= MAX_RESULTS_PER_PAGE:
             raise ValueError(f"max_results must be 1..{MAX_RESULTS_PER_PAGE}, not {max_results}")
+        # The walk needs only ids: contentDetails carries them, and without the snippet (titles,
+        # descriptions, thumbnails) a page is a fraction of the bytes, at the same one unit.
         params = {
-            "part": "snippet,contentDetails",
+            "part": "contentDetails",
             "playlistId": playlist_id,
             "maxResults": str(max_results),
         }

@@ -133,20 +133,16 @@ class Channel:
 @dataclass(frozen=True, slots=True)
 class PlaylistItem:
     video_id: str
-    title: str
-    position: int
     #: When the video was published; ``None`` for private and deleted videos.
     published_at: datetime | None
 
     @classmethod
     def from_api(cls, item: Json) -> PlaylistItem:
-        """One item of a ``playlistItems.list`` response with ``snippet,contentDetails``."""
-        snippet, details = item["snippet"], item["contentDetails"]
+        """One item of a ``playlistItems.list`` response with ``contentDetails``."""
+        details = item["contentDetails"]
         published = details.get("videoPublishedAt")
         return cls(
             video_id=details["videoId"],
-            title=snippet["title"],
-            position=int(snippet["position"]),
             published_at=parse_datetime(published) if published else None,
         )
 

@@ -281,7 +281,6 @@ def playlist(request: httpx.Request) -> httpx.Response:
     n = int(token[1:])
     items = [
         {
-            "snippet": {"title": f"t{k}", "position": k},
             "contentDetails": {"videoId": f"v{k:010d}", "videoPublishedAt": "2024-05-01T00:00:00Z"},
         }
         for k in (2 * n, 2 * n + 1)
@@ -297,7 +296,10 @@ def test_playlist_pages_follows_tokens(
 ) -> None:
     route = youtube.get("playlistItems").mock(side_effect=playlist)
     pages = list(client.playlist_pages("UU" + "c" * 22, max_results=2, user_id=3))
-    assert [[i.position for i in p.items] for p in pages] == [[0, 1], [2, 3], [4, 5]]
+    assert [[i.video_id for i in p.items] for p in pages] == [
+        [f"v{k:010d}" for k in (2 * n, 2 * n + 1)] for n in range(3)
+    ]
+    assert route.calls.last.request.url.params["part"] == "contentDetails"
     assert pages[-1].next_page_token is None
     tokens = [call.request.url.params.get("pageToken") for call in route.calls]
     assert tokens == [None, "p1", "p2"]

@@ -170,21 +170,19 @@ def test_page_from_api() -> None:
             "pageInfo": {"totalResults": 2, "resultsPerPage": 50},
             "items": [
                 {
-                    "snippet": {"title": "New", "position": 0},
                     "contentDetails": {
                         "videoId": "a" * 11,
                         "videoPublishedAt": "2024-05-01T12:00:00Z",
                     },
                 },
                 {
-                    "snippet": {"title": "Private video", "position": 1},
                     "contentDetails": {"videoId": "b" * 11},
                 },
             ],
         }
     )
     assert page.next_page_token == "CDIQAA" and page.total_results == 2
-    assert [(i.video_id, i.position) for i in page.items] == [("a" * 11, 0), ("b" * 11, 1)]
+    assert [i.video_id for i in page.items] == ["a" * 11, "b" * 11]
     assert page.items[0].published_at == datetime(2024, 5, 1, 12, tzinfo=UTC)
     assert page.items[1].published_at is None
 
