@@ -16,12 +16,13 @@ benchmarks measure both on one database.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Column, Index, MetaData, Table, select
+from sqlalchemy import Column, Index, MetaData, Select, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -151,15 +152,38 @@ def find_existing_by_url(
 def _lookup(
     session: Session, key: Column[str], user_id: int, values: Iterable[str]
 ) -> dict[str, int]:
-    table = key.table
+    one, many = _lookup_statements(key)
+    connection = session.connection()
+    wanted = list(dict.fromkeys(values))
+    if len(wanted) == 1:  # the import endpoint's case, kept free of batching
+        rows = connection.execute(one, {"user_id": user_id, "value": wanted[0]}).all()
+    else:
+        rows = [
+            row
+            for batch in _chunks(wanted, BATCH)
+            for row in connection.execute(many, {"user_id": user_id, "values": batch})
+        ]
     found: dict[str, int] = {}
-    for batch in _chunks(list(dict.fromkeys(values)), BATCH):
-        rows = session.execute(
-            select(key, table.c.id).where(table.c.user_id == user_id, key.in_(batch))
-        ).tuples()
-        for value, project_id in rows:
-            found.setdefault(value, project_id)
+    for value, project_id in rows:
+        found.setdefault(value, project_id)
     return found
+
+
+@functools.cache
+def _lookup_statements(key: Column[str]) -> tuple[Select[tuple[str, int]], Select[tuple[str, int]]]:
+    """The lookup's statements on ``key``, for one value and for a batch, built once.
+
+    Composing a select per call, and the cache key SQLAlchemy derives from it, cost 18x the
+    index probe itself (151 us against raw sqlite3's 8 us here); built once and run on the
+    session's connection, one value takes 2.5x raw. One value, the import endpoint's case, is
+    an equality: an expanding ``IN`` re-renders its SQL on every call.
+    """
+    table = key.table
+    by_user = select(key, table.c.id).where(table.c.user_id == bindparam("user_id"))
+    return (
+        by_user.where(key == bindparam("value")),
+        by_user.where(key.in_(bindparam("values", expanding=True))),
+    )
 
 
 def link_tags(
