@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not held:
             break
         knee = step
-    _write(args.out / "knee.csv", steps)
+    _write(args.out / "knee.csv", steps, args.max_p95_ms, args.max_error_ratio)
     fit = usl(steps)
     print(
         f"knee: {knee.offered_rps:g} requests/s held"
@@ -144,12 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if knee else 1
 
 
-def _write(path: Path, steps: Sequence[Step]) -> None:
+def _write(path: Path, steps: Sequence[Step], max_p95_ms: float, max_error_ratio: float) -> None:
+    # The search's own judgement per step, so a reader never re-judges with other thresholds.
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([*asdict(steps[0]), "concurrency"] if steps else [])
+        writer.writerow([*asdict(steps[0]), "concurrency", "held"] if steps else [])
         for step in steps:
-            writer.writerow([*asdict(step).values(), f"{step.concurrency:.4f}"])
+            held = step.holds(max_p95_ms, max_error_ratio)
+            writer.writerow([*asdict(step).values(), f"{step.concurrency:.4f}", int(held)])
 
 
 def _split(argv: list[str]) -> tuple[list[str], list[str]]:

@@ -1,8 +1,9 @@
 """The report's load-test step: ``ytscale serve`` on a free loopback port, then Locust headless
-against it at the 100,000-user population's peak rate, CSV (full history) and HTML into ``--out``.
+against it at the 100,000-user population's peak rate, CSV (full history) and HTML into ``--out``;
+with ``--knee-steps``, then the step-load search (:mod:`loadtests.knee`) into ``--out/knee``.
 
 ```bash
-python -m loadtests.run --out reports/loadtest --run-time 45
+python -m loadtests.run --out reports/loadtest --run-time 45 --knee-steps 8
 ```
 
 Everything stays on loopback. A run that misses a threshold still counts as a measurement: its
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -59,10 +61,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not history.exists() or history.stat().st_size == 0:
             print(result.stderr[-3000:], file=sys.stderr)
             return result.returncode or 1
+        if args.knee_steps:
+            _knee(host, args)
         return 0
     finally:
         serve.terminate()
         serve.wait(timeout=60)
+
+
+def _knee(host: str, args: argparse.Namespace) -> None:
+    """The step-load search against the same server: its knee and USL fit, for the report.
+
+    A search whose first step broke is still a measurement, so its exit code is only printed.
+    """
+    from loadtests import knee
+
+    shutil.rmtree(args.out / "knee", ignore_errors=True)  # no step of an earlier search mixed in
+    print(
+        f"step-load search: up to {args.knee_steps} steps of {args.knee_step_s} s", file=sys.stderr
+    )
+    code = knee.main(
+        ["--host", host, "--out", str(args.out / "knee"), "--start-rps", "25", "--step-rps", "25",
+         "--step-s", str(args.knee_step_s), "--max-steps", str(args.knee_steps),
+         "--", "--population-users", str(args.users)]
+    )  # fmt: skip
+    if code:
+        print(f"step-load search exited {code}", file=sys.stderr)
 
 
 def start_serve(
@@ -105,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--run-time", type=int, default=45, help="seconds of load")
     p.add_argument("--quick", action="store_true", help="a 10-second run")
     p.add_argument("--startup-timeout", type=float, default=300.0)
+    p.add_argument(
+        "--knee-steps",
+        type=int,
+        default=0,
+        help="then step the rate up from 25/s by 25/s, at most this many steps, until the "
+        "corrected p95 (100 ms) or the errors (1%%) break: the knee and the USL (0: no search)",
+    )
+    p.add_argument("--knee-step-s", type=int, default=10, help="seconds of load per step")
     return p
 
 

@@ -70,7 +70,8 @@ def test_the_search_steps_up_while_held_and_stops_at_the_first_break(
         rows = list(csv.DictReader(f))
     assert [float(r["offered_rps"]) for r in rows] == [10.0, 20.0]
     assert all(float(r["achieved_rps"]) > 0 and float(r["concurrency"]) > 0 for r in rows)
+    assert [r["held"] for r in rows] == ["1", "1"]
     broke = tmp_path / "broke"
     assert run_knee(standin, broke, "0.001", tmp_path) == 1
     with open(broke / "knee.csv", newline="") as f:
-        assert len(list(csv.DictReader(f))) == 1
+        assert [r["held"] for r in csv.DictReader(f)] == ["0"]
