@@ -94,9 +94,10 @@ class WindowConfig:
         ("report", (5, 10, 35)),
         ("ours", (35,)),
     )
-    #: What fits the main job's ten minutes here (5,000 syncs at 35 slots take 100 s, 10 slots'
-    #: 1,600 take 40 s): the report's own 10 workers (claim C13) and enough slots to hold it.
-    MAIN_GRID: ClassVar[tuple[tuple[str, tuple[int, ...]], ...]] = (("report", (10, 35)),)
+    #: What fits the main job's ten minutes here: the report's own 10 workers (claim C13) and
+    #: half of them. A 35-slot run, which holds the window, costs two minutes on its own
+    #: (5,000 syncs at about 10 ms of CPU each, half a core): ``ytscale report --full-windows``.
+    MAIN_GRID: ClassVar[tuple[tuple[str, tuple[int, ...]], ...]] = (("report", (5, 10)),)
     repeats: int = 2
     #: Simulated seconds of YouTube latency per request (the report's 5 s task).
     latency_mean_s: float = 5.0
