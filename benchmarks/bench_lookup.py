@@ -47,14 +47,6 @@ _SHAPES: tuple[ReportShape, ...] = ("before", "after")
 REPORT = {shape: report_projects_table(shape, _REPORT_METADATA) for shape in _SHAPES}
 TABLES = [Base.metadata.tables["users"], Base.metadata.tables["projects"], *REPORT.values()]
 
-Lookup = Callable[[Session, int, str], dict[str, int]]
-LOOKUPS: dict[str, Lookup] = {
-    "before": lambda s, user, video: find_existing_by_url(s, REPORT["before"], user, [URL + video]),
-    "after": lambda s, user, video: find_existing_by_url(s, REPORT["after"], user, [URL + video]),
-    "ours": lambda s, user, video: find_existing(s, user, [video]),
-    "raw": lambda s, user, video: raw_lookup(s, user, video),
-}
-
 
 def raw_lookup(session: Session, user_id: int, video_id: str) -> dict[str, int]:
     """Ours's one-value lookup with no SQLAlchemy in the path: the driver's cursor, SQL by hand."""
@@ -65,7 +57,18 @@ def raw_lookup(session: Session, user_id: int, video_id: str) -> dict[str, int]:
         f"SELECT video_id, id FROM projects WHERE user_id = {mark} AND video_id = {mark}",
         (user_id, video_id),
     )
-    return dict(cursor.fetchall())
+    rows = cursor.fetchall()
+    cursor.close()  # as SQLAlchemy closes ours's: the same work on both sides
+    return dict(rows)
+
+
+Lookup = Callable[[Session, int, str], dict[str, int]]
+LOOKUPS: dict[str, Lookup] = {
+    "before": lambda s, user, video: find_existing_by_url(s, REPORT["before"], user, [URL + video]),
+    "after": lambda s, user, video: find_existing_by_url(s, REPORT["after"], user, [URL + video]),
+    "ours": lambda s, user, video: find_existing(s, user, [video]),
+    "raw": raw_lookup,
+}
 
 
 def video_id(i: int) -> str:

@@ -32,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.run_time = min(args.run_time, 10)
     args.out.mkdir(parents=True, exist_ok=True)
+    # Only this run's search in --out: a report without one must not show an earlier knee.
+    shutil.rmtree(args.out / "knee", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "LOCUST_SKIP_MONKEY_PATCH"}
     # In the environment, not the argv: `ps` shows every user a process's arguments.
     env["DATABASE_URL"] = args.database_url or Settings.from_env().database_url
@@ -76,14 +78,12 @@ def _knee(host: str, args: argparse.Namespace) -> None:
     """
     from loadtests import knee
 
-    shutil.rmtree(args.out / "knee", ignore_errors=True)  # no step of an earlier search mixed in
     print(
         f"step-load search: up to {args.knee_steps} steps of {args.knee_step_s} s", file=sys.stderr
     )
     code = knee.main(
-        ["--host", host, "--out", str(args.out / "knee"), "--start-rps", "25", "--step-rps", "25",
-         "--step-s", str(args.knee_step_s), "--max-steps", str(args.knee_steps),
-         "--", "--population-users", str(args.users)]
+        ["--host", host, "--out", str(args.out / "knee"), "--step-s", str(args.knee_step_s),
+         "--max-steps", str(args.knee_steps), "--", "--population-users", str(args.users)]
     )  # fmt: skip
     if code:
         print(f"step-load search exited {code}", file=sys.stderr)
@@ -133,8 +133,8 @@ def _parser() -> argparse.ArgumentParser:
         "--knee-steps",
         type=int,
         default=0,
-        help="then step the rate up from 25/s by 25/s, at most this many steps, until the "
-        "corrected p95 (100 ms) or the errors (1%%) break: the knee and the USL (0: no search)",
+        help="then the step-load search with python -m loadtests.knee's rates and thresholds, "
+        "at most this many steps: the knee and the USL (0: no search)",
     )
     p.add_argument("--knee-step-s", type=int, default=10, help="seconds of load per step")
     return p

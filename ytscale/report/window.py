@@ -103,8 +103,8 @@ class WindowConfig:
     latency_mean_s: float = 5.0
     #: The run ends when every source has synced or this many windows have passed.
     horizon_windows: float = 1.1
-    #: The worker's CPU share the compression aims at. Measured at the main grid (5,000 sources,
-    #: 10 and 35 slots, 2 repeats, threads): aiming at 0.85, the runs met 69-88% CPU, their syncs
+    #: The worker's CPU share the compression aims at. Measured on 5,000 sources at 10 and 35
+    #: slots, 2 repeats, threads: aiming at 0.85, the runs met 69-88% CPU, their syncs
     #: took 5.8-6.7 s for 5 s of latency (waiting for the GIL, compressed with everything else:
     #: at utilisation u a sync waits about u/(1-u) times its CPU), repeats disagreed by 15% and
     #: the model missed by 17%; at 0.6, 5.3-5.9 s and 5.5%; at 0.5, 5.1-5.5 s and 4.8%.
